@@ -41,7 +41,11 @@ pub struct CanaryAnalysis {
     #[schemars(schema_with = "number_schema")]
     pub step_weight: i32,
     /// Incremental traffic step weights for the analysis phase
-    #[serde(default, deserialize_with = "whole_list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "whole_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     #[schemars(schema_with = "number_list_schema")]
     pub step_weights: Vec<i32>,
     /// Incremental traffic step weight for the promotion phase
@@ -204,11 +208,17 @@ impl CanaryMetric {
         if let Some(template) = &self.template_ref {
             return Some(MetricSource::Template(template));
         }
-        if let Some(query) = self.query.as_deref().filter(|query| !query.trim().is_empty()) {
+        if let Some(query) = self
+            .query
+            .as_deref()
+            .filter(|query| !query.trim().is_empty())
+        {
             return Some(MetricSource::InlineQuery(query));
         }
         match self.name.as_str() {
-            "request-success-rate" => Some(MetricSource::Builtin(BuiltinMetric::RequestSuccessRate)),
+            "request-success-rate" => {
+                Some(MetricSource::Builtin(BuiltinMetric::RequestSuccessRate))
+            }
             "request-duration" => Some(MetricSource::Builtin(BuiltinMetric::RequestDuration)),
             _ => None,
         }
@@ -537,7 +547,10 @@ mod tests {
             interval: Some(interval.to_owned()),
             ..CanaryAnalysis::default()
         };
-        assert_eq!(CanaryAnalysis::default().interval_or_default(), Duration::from_secs(60));
+        assert_eq!(
+            CanaryAnalysis::default().interval_or_default(),
+            Duration::from_secs(60)
+        );
         assert_eq!(with("2m").interval_or_default(), Duration::from_secs(120));
         assert_eq!(with("5s").interval_or_default(), Duration::from_secs(10));
         assert_eq!(with("-1s").interval_or_default(), Duration::from_secs(10));
@@ -588,7 +601,10 @@ mod tests {
     #[test]
     fn alert_subscriptions_receive_their_level_and_above() {
         use AlertSeverity::*;
-        assert!(Unset.receives(Info), "an alert without severity behaves as info");
+        assert!(
+            Unset.receives(Info),
+            "an alert without severity behaves as info"
+        );
         assert!(Info.receives(Error));
         assert!(Warn.receives(Error) && Warn.receives(Warn) && !Warn.receives(Info));
         assert!(Error.receives(Error) && !Error.receives(Warn));

@@ -31,14 +31,53 @@ use crate::status::CanaryStatus;
     doc = "Canary is the Schema for the Canary API.",
     printcolumn(name = "Status", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Weight", type_ = "string", json_path = ".status.canaryWeight"),
-    printcolumn(name = "Suspended", type_ = "boolean", json_path = ".spec.suspend", priority = 1),
-    printcolumn(name = "FailedChecks", type_ = "string", json_path = ".status.failedChecks", priority = 1),
-    printcolumn(name = "Interval", type_ = "string", json_path = ".spec.analysis.interval", priority = 1),
-    printcolumn(name = "Mirror", type_ = "boolean", json_path = ".spec.analysis.mirror", priority = 1),
-    printcolumn(name = "StepWeight", type_ = "string", json_path = ".spec.analysis.stepWeight", priority = 1),
-    printcolumn(name = "StepWeights", type_ = "string", json_path = ".spec.analysis.stepWeights", priority = 1),
-    printcolumn(name = "MaxWeight", type_ = "string", json_path = ".spec.analysis.maxWeight", priority = 1),
-    printcolumn(name = "LastTransitionTime", type_ = "string", json_path = ".status.lastTransitionTime")
+    printcolumn(
+        name = "Suspended",
+        type_ = "boolean",
+        json_path = ".spec.suspend",
+        priority = 1
+    ),
+    printcolumn(
+        name = "FailedChecks",
+        type_ = "string",
+        json_path = ".status.failedChecks",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Interval",
+        type_ = "string",
+        json_path = ".spec.analysis.interval",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Mirror",
+        type_ = "boolean",
+        json_path = ".spec.analysis.mirror",
+        priority = 1
+    ),
+    printcolumn(
+        name = "StepWeight",
+        type_ = "string",
+        json_path = ".spec.analysis.stepWeight",
+        priority = 1
+    ),
+    printcolumn(
+        name = "StepWeights",
+        type_ = "string",
+        json_path = ".spec.analysis.stepWeights",
+        priority = 1
+    ),
+    printcolumn(
+        name = "MaxWeight",
+        type_ = "string",
+        json_path = ".spec.analysis.maxWeight",
+        priority = 1
+    ),
+    printcolumn(
+        name = "LastTransitionTime",
+        type_ = "string",
+        json_path = ".status.lastTransitionTime"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(description = "CanarySpec defines the desired state of a Canary.")]

@@ -40,8 +40,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
         flagger_compatible(Canary::crd(), |spec| {
             spec["required"] = json!(["targetRef", "analysis"]);
-            let load_balancer = &mut spec["properties"]["service"]["properties"]["trafficPolicy"]
-                ["properties"]["loadBalancer"];
+            let load_balancer = &mut spec["properties"]["service"]["properties"]["trafficPolicy"]["properties"]
+                ["loadBalancer"];
             load_balancer["oneOf"] = json!([
                 {"required": ["simple"]},
                 {

@@ -14,7 +14,9 @@ use std::time::Duration;
 pub enum DurationError {
     #[error("empty duration")]
     Empty,
-    #[error("`{0}` is not a duration: expected a number followed by a unit, e.g. `30s`, `1m` or `1m30s`")]
+    #[error(
+        "`{0}` is not a duration: expected a number followed by a unit, e.g. `30s`, `1m` or `1m30s`"
+    )]
     Invalid(String),
     #[error("`{input}` has no unit after `{number}`: add one of ns, us, ms, s, m, h")]
     MissingUnit { input: String, number: String },
@@ -195,12 +197,30 @@ mod tests {
     #[test]
     fn rejects_what_go_rejects() {
         assert_eq!(parse_go_duration(""), Err(DurationError::Empty));
-        assert!(matches!(parse_go_duration("1"), Err(DurationError::MissingUnit { .. })));
-        assert!(matches!(parse_go_duration("5sec"), Err(DurationError::UnknownUnit { .. })));
-        assert!(matches!(parse_go_duration("1d"), Err(DurationError::UnknownUnit { .. })));
-        assert!(matches!(parse_go_duration("."), Err(DurationError::Invalid(_))));
-        assert!(matches!(parse_go_duration("m"), Err(DurationError::Invalid(_))));
-        assert!(matches!(parse_go_duration("-1s"), Err(DurationError::Negative(_))));
+        assert!(matches!(
+            parse_go_duration("1"),
+            Err(DurationError::MissingUnit { .. })
+        ));
+        assert!(matches!(
+            parse_go_duration("5sec"),
+            Err(DurationError::UnknownUnit { .. })
+        ));
+        assert!(matches!(
+            parse_go_duration("1d"),
+            Err(DurationError::UnknownUnit { .. })
+        ));
+        assert!(matches!(
+            parse_go_duration("."),
+            Err(DurationError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_go_duration("m"),
+            Err(DurationError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_go_duration("-1s"),
+            Err(DurationError::Negative(_))
+        ));
         assert!(matches!(
             parse_go_duration("9999999999999999999h"),
             Err(DurationError::Overflow(_))

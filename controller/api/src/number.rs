@@ -33,12 +33,7 @@ impl<T: TryFrom<i64>> Visitor<'_> for WholeVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a whole number between {} and {}",
-            i32::MIN,
-            i32::MAX
-        )
+        write!(f, "a whole number between {} and {}", i32::MIN, i32::MAX)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
@@ -148,7 +143,12 @@ mod tests {
 
     #[test]
     fn null_and_absent_optional_counters_read_as_none() {
-        assert_eq!(parse(r#"{"required": 1, "optional": null}"#).expect("null").optional, None);
+        assert_eq!(
+            parse(r#"{"required": 1, "optional": null}"#)
+                .expect("null")
+                .optional,
+            None
+        );
         assert_eq!(parse(r#"{"required": 1}"#).expect("absent").optional, None);
     }
 }

@@ -192,7 +192,10 @@ impl CheckResult {
     /// Whether this result fails the interval. Flagger counts no data and
     /// provider errors as failed checks; so do we, by default.
     pub fn fails_interval(self) -> bool {
-        matches!(self, CheckResult::Fail | CheckResult::NoData | CheckResult::Error)
+        matches!(
+            self,
+            CheckResult::Fail | CheckResult::NoData | CheckResult::Error
+        )
     }
 }
 

@@ -83,13 +83,19 @@ fn narrower(ours: &Value, theirs: &Value, path: &str, problems: &mut Vec<String>
             None => {}
             Some(our_type) if our_type == their_type => {}
             Some(our_type) if our_type == "number" && their_type == "integer" => {}
-            Some(our_type) => {
-                problems.push(format!("{path}: type {our_type} where Flagger has {their_type}"))
-            }
+            Some(our_type) => problems.push(format!(
+                "{path}: type {our_type} where Flagger has {their_type}"
+            )),
         }
     }
-    for flag in ["x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields", "nullable"] {
-        if theirs.get(flag) == Some(&Value::Bool(true)) && ours.get(flag) != Some(&Value::Bool(true)) {
+    for flag in [
+        "x-kubernetes-int-or-string",
+        "x-kubernetes-preserve-unknown-fields",
+        "nullable",
+    ] {
+        if theirs.get(flag) == Some(&Value::Bool(true))
+            && ours.get(flag) != Some(&Value::Bool(true))
+        {
             problems.push(format!("{path}: Flagger sets {flag}"));
         }
     }
@@ -105,15 +111,29 @@ fn narrower(ours: &Value, theirs: &Value, path: &str, problems: &mut Vec<String>
     if let Some(Value::Array(our_required)) = get(ours, "required") {
         let their_required = get(theirs, "required").unwrap_or(Value::Array(vec![]));
         for field in our_required {
-            if !their_required.as_array().is_some_and(|list| list.contains(&field)) {
+            if !their_required
+                .as_array()
+                .is_some_and(|list| list.contains(&field))
+            {
                 problems.push(format!("{path}: requires {field}, Flagger does not"));
             }
         }
     }
     // Value constraints: ours may only be absent or identical.
     for key in [
-        "pattern", "minimum", "maximum", "minLength", "maxLength", "maxItems", "minItems",
-        "oneOf", "anyOf", "allOf", "not", "x-kubernetes-validations", "default",
+        "pattern",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "maxItems",
+        "minItems",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "not",
+        "x-kubernetes-validations",
+        "default",
     ] {
         if let Some(our_value) = get(ours, key).map(normalized) {
             if get(theirs, key).map(normalized).as_ref() != Some(&our_value) {
@@ -123,10 +143,16 @@ fn narrower(ours: &Value, theirs: &Value, path: &str, problems: &mut Vec<String>
     }
     if let Some(Value::Object(their_properties)) = get(theirs, "properties") {
         for (name, their_property) in &their_properties {
-            match ours.get("properties").and_then(|properties| properties.get(name)) {
-                Some(our_property) => {
-                    narrower(our_property, their_property, &format!("{path}.{name}"), problems)
-                }
+            match ours
+                .get("properties")
+                .and_then(|properties| properties.get(name))
+            {
+                Some(our_property) => narrower(
+                    our_property,
+                    their_property,
+                    &format!("{path}.{name}"),
+                    problems,
+                ),
                 None => problems.push(format!("{path}.{name}: unknown to us, would be pruned")),
             }
         }
@@ -139,9 +165,12 @@ fn narrower(ours: &Value, theirs: &Value, path: &str, problems: &mut Vec<String>
     }
     if let Some(their_additional) = get(theirs, "additionalProperties") {
         match get(ours, "additionalProperties") {
-            Some(our_additional) => {
-                narrower(&our_additional, &their_additional, &format!("{path}{{}}"), problems)
-            }
+            Some(our_additional) => narrower(
+                &our_additional,
+                &their_additional,
+                &format!("{path}{{}}"),
+                problems,
+            ),
             None => problems.push(format!("{path}: drops additional properties")),
         }
     }
@@ -152,7 +181,10 @@ fn extensions(ours: &Value, theirs: &Value, path: &str, found: &mut Vec<String>)
     if let Some(Value::Object(our_properties)) = ours.get("properties") {
         for (name, our_property) in our_properties {
             let child = format!("{path}.{name}");
-            match theirs.get("properties").and_then(|properties| properties.get(name)) {
+            match theirs
+                .get("properties")
+                .and_then(|properties| properties.get(name))
+            {
                 Some(their_property) => extensions(our_property, their_property, &child, found),
                 None => found.push(child),
             }
@@ -173,8 +205,17 @@ fn extensions(ours: &Value, theirs: &Value, path: &str, found: &mut Vec<String>)
 fn our_crds_accept_and_keep_everything_flaggers_crds_accept() {
     for kind in ["Canary", "MetricTemplate", "AlertProvider"] {
         let mut problems = Vec::new();
-        narrower(&our_schema(kind), &flagger_schema(kind), kind, &mut problems);
-        assert!(problems.is_empty(), "{kind} is narrower than Flagger's:\n{}", problems.join("\n"));
+        narrower(
+            &our_schema(kind),
+            &flagger_schema(kind),
+            kind,
+            &mut problems,
+        );
+        assert!(
+            problems.is_empty(),
+            "{kind} is narrower than Flagger's:\n{}",
+            problems.join("\n")
+        );
     }
 }
 
@@ -199,7 +240,10 @@ fn our_crds_extend_flaggers_only_with_documented_status_fields() {
 #[test]
 fn printer_columns_and_metadata_match_flaggers() {
     for flagger in flagger_crds() {
-        let kind = flagger["spec"]["names"]["kind"].as_str().expect("kind").to_owned();
+        let kind = flagger["spec"]["names"]["kind"]
+            .as_str()
+            .expect("kind")
+            .to_owned();
         let ours = serde_json::to_value(crd::for_kind(&kind).expect("generated")).expect("json");
         let version = |crd: &Value, key: &str| crd["spec"]["versions"][0][key].clone();
         assert_eq!(
@@ -210,8 +254,14 @@ fn printer_columns_and_metadata_match_flaggers() {
         for key in ["served", "storage", "subresources", "name"] {
             assert_eq!(version(&ours, key), version(&flagger, key), "{kind} {key}");
         }
-        assert_eq!(ours["spec"]["names"], flagger["spec"]["names"], "{kind} names");
-        assert_eq!(ours["spec"]["scope"], flagger["spec"]["scope"], "{kind} scope");
+        assert_eq!(
+            ours["spec"]["names"], flagger["spec"]["names"],
+            "{kind} names"
+        );
+        assert_eq!(
+            ours["spec"]["scope"], flagger["spec"]["scope"],
+            "{kind} scope"
+        );
         assert_eq!(ours["metadata"], flagger["metadata"], "{kind} metadata");
     }
 }
