@@ -19,6 +19,8 @@ use crate::service::CanaryService;
 use crate::status::CanaryStatus;
 
 /// Canary is the Schema for the Canary API.
+// Clippy mistakes the repeated `printcolumn(type_ = ...)` arguments for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "flagger.app",

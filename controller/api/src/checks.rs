@@ -251,18 +251,16 @@ pub fn check_canary(canary: &Canary, context: &CheckContext) -> Vec<Finding> {
         .autoscaler_ref
         .as_ref()
         .and_then(|autoscaler| autoscaler.primary_scaler_replicas.as_ref())
+        && let (Some(min), Some(max)) = (replicas.min_replicas, replicas.max_replicas)
+        && min > max
     {
-        if let (Some(min), Some(max)) = (replicas.min_replicas, replicas.max_replicas) {
-            if min > max {
-                findings
-                    .error(
-                        "autoscaler.replicas",
-                        path("spec.autoscalerRef.primaryScalerReplicas"),
-                        format!("minReplicas ({min}) is greater than maxReplicas ({max})"),
-                    )
-                    .with_help("swap the values or raise maxReplicas");
-            }
-        }
+        findings
+            .error(
+                "autoscaler.replicas",
+                path("spec.autoscalerRef.primaryScalerReplicas"),
+                format!("minReplicas ({min}) is greater than maxReplicas ({max})"),
+            )
+            .with_help("swap the values or raise maxReplicas");
     }
 
     let mut findings = findings.0;
@@ -349,16 +347,16 @@ fn check_service(canary: &Canary, provider: Provider, findings: &mut Findings) {
             )
             .with_help("add `mesh` to the list if in-mesh clients should take part in the analysis");
     }
-    if let Some(timeout) = &service.timeout {
-        if let Err(error) = parse_go_duration(timeout) {
-            findings
-                .error(
-                    "service.timeout",
-                    path("spec.service.timeout"),
-                    error.to_string(),
-                )
-                .with_help(duration_help(&error));
-        }
+    if let Some(timeout) = &service.timeout
+        && let Err(error) = parse_go_duration(timeout)
+    {
+        findings
+            .error(
+                "service.timeout",
+                path("spec.service.timeout"),
+                error.to_string(),
+            )
+            .with_help(duration_help(&error));
     }
 }
 
@@ -723,12 +721,12 @@ fn check_metrics(analysis: &crate::CanaryAnalysis, base: &FieldPath, findings: &
                 )
                 .with_help("add `templateRef` or remove `templateVariables`");
         }
-        if let Some(interval) = &metric.interval {
-            if let Err(error) = parse_go_duration(interval) {
-                findings
-                    .error("metric.interval", at.field("interval"), error.to_string())
-                    .with_help(duration_help(&error));
-            }
+        if let Some(interval) = &metric.interval
+            && let Err(error) = parse_go_duration(interval)
+        {
+            findings
+                .error("metric.interval", at.field("interval"), error.to_string())
+                .with_help(duration_help(&error));
         }
         check_threshold(metric, source, &at, findings);
     }
@@ -957,19 +955,19 @@ pub fn check_metric_template(template: &MetricTemplate) -> Vec<Finding> {
 pub fn check_alert_provider(provider: &AlertProvider) -> Vec<Finding> {
     let mut findings = Findings(Vec::new());
     let spec = &provider.spec;
-    if let Some(address) = &spec.address {
-        if let Err(message) = check_http_url(address) {
-            findings
-                .error("alert-provider.address", path("spec.address"), message)
-                .with_help("use the chat system's incoming webhook URL");
-        }
+    if let Some(address) = &spec.address
+        && let Err(message) = check_http_url(address)
+    {
+        findings
+            .error("alert-provider.address", path("spec.address"), message)
+            .with_help("use the chat system's incoming webhook URL");
     }
-    if let Some(proxy) = &spec.proxy {
-        if let Err(message) = check_http_url(proxy) {
-            findings
-                .error("alert-provider.proxy", path("spec.proxy"), message)
-                .with_help("use an http(s) proxy URL such as `http://proxy.internal:3128`");
-        }
+    if let Some(proxy) = &spec.proxy
+        && let Err(message) = check_http_url(proxy)
+    {
+        findings
+            .error("alert-provider.proxy", path("spec.proxy"), message)
+            .with_help("use an http(s) proxy URL such as `http://proxy.internal:3128`");
     }
     findings.0
 }

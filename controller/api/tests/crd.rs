@@ -61,10 +61,10 @@ fn normalized(value: Value) -> Value {
                 .into_iter()
                 .map(|(key, value)| {
                     let mut value = normalized(value);
-                    if key == "required" {
-                        if let Value::Array(list) = &mut value {
-                            list.sort_by_key(ToString::to_string);
-                        }
+                    if key == "required"
+                        && let Value::Array(list) = &mut value
+                    {
+                        list.sort_by_key(ToString::to_string);
                     }
                     (key, value)
                 })
@@ -99,12 +99,12 @@ fn narrower(ours: &Value, theirs: &Value, path: &str, problems: &mut Vec<String>
             problems.push(format!("{path}: Flagger sets {flag}"));
         }
     }
-    if let Some(Value::Array(their_enum)) = get(theirs, "enum") {
-        if let Some(Value::Array(our_enum)) = get(ours, "enum") {
-            for member in &their_enum {
-                if !our_enum.contains(member) {
-                    problems.push(format!("{path}: enum lacks {member}"));
-                }
+    if let Some(Value::Array(their_enum)) = get(theirs, "enum")
+        && let Some(Value::Array(our_enum)) = get(ours, "enum")
+    {
+        for member in &their_enum {
+            if !our_enum.contains(member) {
+                problems.push(format!("{path}: enum lacks {member}"));
             }
         }
     }
@@ -135,10 +135,10 @@ fn narrower(ours: &Value, theirs: &Value, path: &str, problems: &mut Vec<String>
         "x-kubernetes-validations",
         "default",
     ] {
-        if let Some(our_value) = get(ours, key).map(normalized) {
-            if get(theirs, key).map(normalized).as_ref() != Some(&our_value) {
-                problems.push(format!("{path}: {key} {our_value} differs from Flagger's"));
-            }
+        if let Some(our_value) = get(ours, key).map(normalized)
+            && get(theirs, key).map(normalized).as_ref() != Some(&our_value)
+        {
+            problems.push(format!("{path}: {key} {our_value} differs from Flagger's"));
         }
     }
     if let Some(Value::Object(their_properties)) = get(theirs, "properties") {
