@@ -236,7 +236,8 @@ fn every_interval_is_recorded_with_values_bounds_and_verdicts() {
         "judged with 5% of traffic on the canary"
     );
     assert!(record.passed);
-    let checks: Vec<(&str, Option<f64>, Option<f64>, Option<f64>)> = record
+    type Check<'a> = (&'a str, Option<f64>, Option<f64>, Option<f64>);
+    let checks: Vec<Check> = record
         .checks
         .iter()
         .map(|check| (check.name.as_str(), check.value, check.min, check.max))
