@@ -37,6 +37,25 @@ enum Command {
     Validate(ValidateArgs),
     /// Print the CustomResourceDefinitions weir serves (the content of deploy/crds/crd.yaml).
     Crds,
+    /// Replay a Canary through the rollout engine on an ideal simulated cluster,
+    /// print the timeline and write it to CSV and SVG.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// A file with the Canary (the first Canary in the file is planned).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Analysis intervals (1-based) in which every metric fails, e.g. `2,3,4`.
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    fail_intervals: Vec<u32>,
+    /// Directory for `<name>-plan.csv` and `<name>-plan.svg`.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    out: PathBuf,
+    /// The controller's `-mesh-provider`, used for Canaries without `spec.provider`.
+    #[arg(long, value_name = "PROVIDER", default_value = "istio", value_parser = parse_provider)]
+    mesh_provider: Provider,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +102,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate(&args),
         Command::Crds => crds(),
+        Command::Plan(args) => plan(&args),
     };
     match result {
         Ok(code) => code,
@@ -120,6 +140,58 @@ fn exit_code(report: &Report) -> ExitCode {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let options = Options {
+        check_context: CheckContext {
+            mesh_provider: args.mesh_provider,
+        },
+    };
+    // Plan only what `weir validate` accepts: the engine would refuse the rest.
+    let report = weir_validate::validate_paths(&[&args.file], &options);
+    if report.has_errors() || report.has_unreadable_files() {
+        let render = RenderOptions {
+            quiet: true,
+            ..RenderOptions::default()
+        };
+        write_stdout(&weir_validate::render_human(&report, &render))?;
+        return Ok(exit_code(&report));
+    }
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let canary = weir_validate::canaries(&text)
+        .into_iter()
+        .next()
+        .with_context(|| format!("{} has no Canary", args.file.display()))?;
+    let plan_options = weir_sim::PlanOptions {
+        failing_intervals: args.fail_intervals.iter().copied().collect(),
+        config: weir_engine_config(args.mesh_provider),
+        ..weir_sim::PlanOptions::default()
+    };
+    let plan = weir_sim::plan(&canary, &plan_options)?;
+    let stem = format!(
+        "{}-plan",
+        canary.metadata.name.as_deref().unwrap_or("canary")
+    );
+    let written = weir_sim::report::write(&plan, &args.out, &stem)?;
+    let files: Vec<String> = written
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    write_stdout(&format!(
+        "{}\nwrote {}\n",
+        weir_sim::report::to_table(&plan),
+        files.join(", ")
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn weir_engine_config(mesh_provider: Provider) -> weir_sim::EngineConfig {
+    weir_sim::EngineConfig {
+        mesh_provider,
+        ..weir_sim::EngineConfig::default()
     }
 }
 

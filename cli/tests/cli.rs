@@ -169,3 +169,54 @@ fn crds_prints_the_generated_definitions() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stdout(&output), weir_api::crd::to_yaml());
 }
+
+fn scenario(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn plan_prints_the_timeline_and_writes_csv_and_svg() {
+    let out = std::env::temp_dir().join(format!("weir-plan-{}", std::process::id()));
+    let output = weir(&[
+        "plan",
+        &scenario("podinfo-canary.yaml"),
+        "--fail-intervals",
+        "2,3,4,5,6",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("podinfo.test: Failed after 7 min"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Rolling back podinfo.test failed checks threshold reached 5"),
+        "{text}"
+    );
+    for file in ["podinfo-plan.csv", "podinfo-plan.svg"] {
+        assert!(out.join(file).is_file(), "{file} written");
+    }
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn plan_refuses_an_invalid_canary_with_its_diagnostics() {
+    let output = weir(&[
+        "plan",
+        &fixture("both-step-weight-and-iterations.yaml"),
+        "--out",
+        "/nonexistent",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("error[schema.one-of]"),
+        "{}",
+        stdout(&output)
+    );
+}

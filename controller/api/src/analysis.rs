@@ -224,6 +224,28 @@ impl CanaryMetric {
         }
     }
 
+    /// The range a value must stay in, after Flagger's rules: `thresholdRange`
+    /// when set; otherwise the legacy `threshold` is a floor for the success
+    /// rate and a ceiling for everything else, and an unset threshold is 0
+    /// (so a duration or template metric without one fails on any positive
+    /// value, as in Flagger).
+    pub fn bounds(&self) -> ThresholdRange {
+        if let Some(range) = &self.threshold_range {
+            return range.clone();
+        }
+        let threshold = Some(self.threshold.unwrap_or(0.0));
+        match self.source() {
+            Some(MetricSource::Builtin(BuiltinMetric::RequestSuccessRate)) => ThresholdRange {
+                min: threshold,
+                max: None,
+            },
+            _ => ThresholdRange {
+                min: None,
+                max: threshold,
+            },
+        }
+    }
+
     /// The metric's query interval. Flagger defaults it to `1m` only for builtin
     /// and inline metrics and leaves templates with an empty `{{ interval }}`
     /// (semantics §18 #8); we default every metric to `1m`.

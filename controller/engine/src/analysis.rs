@@ -21,38 +21,6 @@ use weir_api::{
 use crate::ports::{EventType, MetricOutcome, Routes};
 use crate::tick::Tick;
 
-/// The accepted range of a metric, after Flagger's legacy `threshold` rules.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Bounds {
-    min: Option<f64>,
-    max: Option<f64>,
-}
-
-impl Bounds {
-    fn of(metric: &CanaryMetric, source: MetricSource<'_>) -> Bounds {
-        if let Some(range) = &metric.threshold_range {
-            return Bounds {
-                min: range.min,
-                max: range.max,
-            };
-        }
-        // Legacy `threshold`: a floor for the success rate, a ceiling for
-        // everything else; unset means 0 (so a duration or template metric
-        // without a threshold fails on any positive value, as in Flagger).
-        let threshold = metric.threshold.unwrap_or(0.0);
-        match source {
-            MetricSource::Builtin(BuiltinMetric::RequestSuccessRate) => Bounds {
-                min: Some(threshold),
-                max: None,
-            },
-            _ => Bounds {
-                min: None,
-                max: Some(threshold),
-            },
-        }
-    }
-}
-
 impl Tick<'_, '_> {
     /// The first interval of a run: only `pre-rollout` hooks (the canary has
     /// had no traffic yet, §18 #6). Returns whether they passed.
@@ -193,7 +161,7 @@ impl Tick<'_, '_> {
             self.event(EventType::Warning, record.message.clone(), self.phase());
             return record;
         };
-        let bounds = Bounds::of(metric, source);
+        let bounds = metric.bounds();
         record.min = bounds.min;
         record.max = bounds.max;
         let outcome = self

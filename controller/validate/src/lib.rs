@@ -56,6 +56,29 @@ pub struct Options {
     pub check_context: CheckContext,
 }
 
+/// The `kind` documents of `text` (`flagger.app/v1beta1`), decoded exactly
+/// as the validator reads them: YAML 1.1 booleans, nulls pruned. Documents
+/// that do not decode are left out; validate the text first to learn why.
+pub fn decode_all<T: serde::de::DeserializeOwned>(text: &str, kind: &str) -> Vec<T> {
+    yaml::parse(text)
+        .documents
+        .iter()
+        .filter_map(|document| document.root.as_ref())
+        .map(|root| convert::to_json(root).json)
+        .filter(|json| {
+            json.get("apiVersion").and_then(serde_json::Value::as_str)
+                == Some(weir_api::API_VERSION)
+                && json.get("kind").and_then(serde_json::Value::as_str) == Some(kind)
+        })
+        .filter_map(|json| serde_json::from_value(json).ok())
+        .collect()
+}
+
+/// The Canaries of `text`; see [`decode_all`].
+pub fn canaries(text: &str) -> Vec<weir_api::Canary> {
+    decode_all(text, "Canary")
+}
+
 /// The name used for standard input in diagnostics.
 pub const STDIN_NAME: &str = "<stdin>";
 
