@@ -123,6 +123,10 @@ pub trait Workloads {
 }
 
 /// The primary's HPA or ScaledObject, when `autoscalerRef` is set.
+///
+/// Pausing an HPA target is a no-op, as in Flagger (§18 #28): an HPA does not
+/// scale a Deployment that has zero replicas. KEDA ScaledObjects are paused
+/// with their `paused-replicas` annotation.
 pub trait Scalers {
     fn reconcile_primary(&mut self, canary: &Canary, initializing: bool) -> Result<(), PortError>;
     fn pause_target(&mut self, canary: &Canary) -> Result<(), PortError>;
@@ -181,6 +185,11 @@ pub enum MetricOutcome {
 }
 
 /// Metric providers: builtin metrics, inline queries and MetricTemplates.
+///
+/// No data and errors are distinct outcomes, never a made-up value: a query
+/// that cannot be rendered (Flagger sends it half-rendered, §18 #9) is an
+/// `Error`, and an empty or NaN result is `NoData` (§18 #10). The engine
+/// counts both as failed checks, as Flagger does, and records which it was.
 pub trait Metrics {
     /// Evaluates `metric` over `interval` (a Go duration, already defaulted).
     fn evaluate(&mut self, canary: &Canary, metric: &CanaryMetric, interval: &str)
@@ -203,7 +212,8 @@ pub struct WebhookPayload {
 }
 
 /// Webhook calls. `call` honours the hook's timeout and retries, and succeeds
-/// only for a final status of 202 or less (Flagger's rule).
+/// only for a final status of 202 or less: Flagger's rule (§18 #13), kept
+/// because gates in the wild answer 202 and treat 203–299 as "not yet".
 pub trait Webhooks {
     fn call(&mut self, hook: &CanaryWebhook, payload: &WebhookPayload) -> Result<(), PortError>;
     /// Fire-and-forget event notification (no retries).

@@ -9,6 +9,10 @@
 //! no deadline at all for some stalled Deployments, so canaries can wait
 //! forever. The anchor lives in `status.workloadWait`, so a restarted
 //! controller keeps counting from the same moment.
+//!
+//! Flagger also means to hold the analysis while the primary is scaled to zero,
+//! but compares pointers and never does (§18 #2). We keep that: KEDA scales
+//! idle primaries to zero on purpose, and those canaries work today.
 
 use std::time::Duration;
 

@@ -129,13 +129,7 @@ impl Tick<'_, '_> {
             if self.set_routes(Routes::ALL_CANARY).is_none() {
                 return Decision::Interrupted;
             }
-            let iteration = self.status().iterations + 1;
-            self.status().iterations = iteration;
-            self.info(format!(
-                "Advance {} canary iteration {iteration}/{iterations}",
-                self.name()
-            ));
-            return Decision::Iterated;
+            return self.next_iteration(iterations);
         }
         if !self.confirm_promotion() {
             return Decision::WaitingForPromotion;
@@ -156,13 +150,7 @@ impl Tick<'_, '_> {
                 };
                 let _ = self.set_routes(mirrored);
             }
-            let iteration = self.status().iterations + 1;
-            self.status().iterations = iteration;
-            self.info(format!(
-                "Advance {} canary iteration {iteration}/{iterations}",
-                self.name()
-            ));
-            return Decision::Iterated;
+            return self.next_iteration(iterations);
         }
         // Flagger asks for promotion approval twice: before switching traffic
         // and before promoting (§18 #15); both are kept, approvals stay open.
@@ -187,14 +175,19 @@ impl Tick<'_, '_> {
         self.promote()
     }
 
+    fn next_iteration(&mut self, iterations: i32) -> Decision {
+        let iteration = self.status().iterations + 1;
+        self.status().iterations = iteration;
+        self.info(format!(
+            "Advance {} canary iteration {iteration}/{iterations}",
+            self.name()
+        ));
+        Decision::Iterated
+    }
+
     /// Copies the canary's spec to the primary and starts Promoting.
     fn promote(&mut self) -> Decision {
-        self.info(format!(
-            "Copying {} template spec to {}.{}",
-            self.target(),
-            self.cd.spec.primary_workload_name(),
-            self.cd.namespace()
-        ));
+        self.announce_promotion();
         attempt!(self, self.ports.workloads.promote(&self.cd));
         self.set_phase(CanaryPhase::Promoting);
         Decision::Promoting

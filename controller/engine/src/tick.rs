@@ -21,6 +21,7 @@
 //! changes happen before that write, as in Flagger, and are idempotent, so a
 //! crash between them is repaired by the next tick.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
@@ -240,35 +241,34 @@ impl<'t, 'p> Tick<'t, 'p> {
         };
         self.ports.events.record(&self.cd, &event);
 
-        let metadata = std::collections::BTreeMap::from([
-            ("eventMessage".to_owned(), event.message.clone()),
+        // Canary event hooks replace the global event webhook.
+        let mut targets: Vec<(String, Option<BTreeMap<String, String>>)> = self
+            .cd
+            .spec
+            .analysis()
+            .webhooks_of(weir_api::WebhookType::Event)
+            .map(|hook| (hook.url.clone(), hook.metadata.clone()))
+            .collect();
+        if targets.is_empty() {
+            targets.extend(
+                self.config
+                    .event_webhook
+                    .iter()
+                    .map(|url| (url.clone(), None)),
+            );
+        }
+        if targets.is_empty() {
+            return;
+        }
+        let metadata = BTreeMap::from([
+            ("eventMessage".to_owned(), event.message),
             ("eventType".to_owned(), event_type.as_str().to_owned()),
             (
                 "timestamp".to_owned(),
                 self.now.as_millisecond().to_string(),
             ),
         ]);
-        let hooks: Vec<_> = self
-            .cd
-            .spec
-            .analysis()
-            .webhooks_of(weir_api::WebhookType::Event)
-            .cloned()
-            .collect();
-        let urls: Vec<(String, Option<std::collections::BTreeMap<String, String>>)> =
-            if hooks.is_empty() {
-                self.config
-                    .event_webhook
-                    .iter()
-                    .map(|url| (url.clone(), None))
-                    .collect()
-            } else {
-                hooks
-                    .into_iter()
-                    .map(|hook| (hook.url, hook.metadata))
-                    .collect()
-            };
-        for (url, extra) in urls {
+        for (url, extra) in targets {
             let mut metadata = metadata.clone();
             for (key, value) in extra.into_iter().flatten() {
                 metadata.entry(key).or_insert(value);
@@ -288,7 +288,7 @@ impl<'t, 'p> Tick<'t, 'p> {
     pub(crate) fn payload(
         &self,
         phase: CanaryPhase,
-        metadata: Option<std::collections::BTreeMap<String, String>>,
+        metadata: Option<BTreeMap<String, String>>,
     ) -> WebhookPayload {
         WebhookPayload {
             name: self.cd.name().to_owned(),
@@ -537,6 +537,9 @@ impl<'t, 'p> Tick<'t, 'p> {
         let skip_analysis = self.cd.spec.skips_analysis();
         let initializing = self.phase().is_initializing();
 
+        // Services, primary, scalers and routes are reconciled on every tick,
+        // in every phase, so manual edits to generated objects are reverted
+        // (§18 #32, kept).
         attempt!(self, self.ports.routing.reconcile_services(&self.cd));
         if !skip_analysis && initializing {
             match self.ports.metrics.check_providers(&self.cd) {
@@ -608,6 +611,8 @@ impl<'t, 'p> Tick<'t, 'p> {
 
         let phase = self.phase();
         if !phase.is_running() {
+            // Only compared here; recorded when the analysis starts, so a tick
+            // that stops early cannot lose the new revision (§18 #31).
             let revision = attempt!(self, self.revision());
             if !status::has_revision_changed(self.status(), &revision) {
                 self.ports.telemetry.set_status(&self.cd, phase);
@@ -819,11 +824,9 @@ impl<'t, 'p> Tick<'t, 'p> {
             failed_checks,
             iterations: 0,
         };
-        if self.sync_status(CanaryPhase::Failed, counters).is_none() {
+        if self.fail(counters).is_none() {
             return Decision::Interrupted;
         }
-        self.finished(RunOutcome::Failed);
-        self.post_rollout(CanaryPhase::Failed);
         Decision::RolledBack(reason)
     }
 
@@ -847,11 +850,9 @@ impl<'t, 'p> Tick<'t, 'p> {
             failed_checks: self.status().failed_checks,
             iterations: 0,
         };
-        if self.sync_status(CanaryPhase::Failed, counters).is_none() {
+        if self.fail(counters).is_none() {
             return Decision::Interrupted;
         }
-        self.finished(RunOutcome::Failed);
-        self.post_rollout(CanaryPhase::Failed);
         Decision::PromotionFailed
     }
 
@@ -860,23 +861,14 @@ impl<'t, 'p> Tick<'t, 'p> {
         if self.set_routes(Routes::ALL_PRIMARY).is_none() {
             return Decision::Interrupted;
         }
-        self.info(format!(
-            "Copying {} template spec to {}.{}",
-            self.target(),
-            self.cd.spec.primary_workload_name(),
-            self.cd.namespace()
-        ));
+        self.announce_promotion();
         attempt!(self, self.ports.workloads.promote(&self.cd));
         if self.has_scaler() {
             attempt!(self, self.ports.scalers.reconcile_primary(&self.cd, false));
             attempt!(self, self.ports.scalers.pause_target(&self.cd));
         }
         attempt!(self, self.ports.workloads.scale_to_zero(&self.cd));
-        self.set_phase(CanaryPhase::Succeeded);
-        self.finished(RunOutcome::Succeeded {
-            analysis_skipped: true,
-        });
-        self.post_rollout(CanaryPhase::Succeeded);
+        self.succeed(true);
         self.info(format!(
             "Promotion completed! Canary analysis was skipped for {}",
             self.target()
@@ -895,11 +887,7 @@ impl<'t, 'p> Tick<'t, 'p> {
             attempt!(self, self.ports.scalers.pause_target(&self.cd));
         }
         attempt!(self, self.ports.workloads.scale_to_zero(&self.cd));
-        self.set_phase(CanaryPhase::Succeeded);
-        self.finished(RunOutcome::Succeeded {
-            analysis_skipped: false,
-        });
-        self.post_rollout(CanaryPhase::Succeeded);
+        self.succeed(false);
         self.info(format!(
             "Promotion completed! Scaling down {}",
             self.target()
@@ -910,6 +898,31 @@ impl<'t, 'p> Tick<'t, 'p> {
             AlertSeverity::Info,
         );
         Decision::Succeeded
+    }
+
+    /// The event Flagger records before copying the canary's spec to the primary.
+    pub(crate) fn announce_promotion(&mut self) {
+        self.info(format!(
+            "Copying {} template spec to {}.{}",
+            self.target(),
+            self.cd.spec.primary_workload_name(),
+            self.cd.namespace()
+        ));
+    }
+
+    /// Ends the run as Succeeded: status, metrics, post-rollout hooks.
+    fn succeed(&mut self, analysis_skipped: bool) {
+        self.set_phase(CanaryPhase::Succeeded);
+        self.finished(RunOutcome::Succeeded { analysis_skipped });
+        self.post_rollout(CanaryPhase::Succeeded);
+    }
+
+    /// Ends the run as Failed: status, metrics, post-rollout hooks.
+    fn fail(&mut self, counters: Counters) -> Option<()> {
+        self.sync_status(CanaryPhase::Failed, counters)?;
+        self.finished(RunOutcome::Failed);
+        self.post_rollout(CanaryPhase::Failed);
+        Some(())
     }
 
     fn finished(&mut self, outcome: RunOutcome) {

@@ -63,6 +63,32 @@ pub struct Diagnostic {
     pub name: Option<String>,
 }
 
+impl Diagnostic {
+    /// An error about one character of a file, outside any document.
+    pub(crate) fn at_character(
+        file: &str,
+        (line, column): (usize, usize),
+        code: &str,
+        message: String,
+        help: &str,
+    ) -> Diagnostic {
+        Diagnostic {
+            file: file.to_owned(),
+            line,
+            column,
+            end_line: line,
+            end_column: column + 1,
+            severity: Severity::Error,
+            code: code.to_owned(),
+            path: String::new(),
+            message,
+            help: Some(help.to_owned()),
+            kind: None,
+            name: None,
+        }
+    }
+}
+
 /// What happened to one YAML document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "status")]

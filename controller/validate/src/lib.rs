@@ -152,22 +152,13 @@ pub fn validate_bytes(file: &str, bytes: &[u8], options: &Options) -> FileReport
                 file: file.to_owned(),
                 outcome: FileOutcome::NotYaml,
                 documents: Vec::new(),
-                diagnostics: vec![Diagnostic {
-                    file: file.to_owned(),
-                    line,
-                    column,
-                    end_line: line,
-                    end_column: column + 1,
-                    severity: Severity::Error,
-                    code: "file.not-utf8".to_owned(),
-                    path: String::new(),
-                    message: format!(
-                        "the file is not UTF-8 text: byte 0x{byte:02x} cannot be decoded"
-                    ),
-                    help: Some("save the file as UTF-8".to_owned()),
-                    kind: None,
-                    name: None,
-                }],
+                diagnostics: vec![Diagnostic::at_character(
+                    file,
+                    (line, column),
+                    "file.not-utf8",
+                    format!("the file is not UTF-8 text: byte 0x{byte:02x} cannot be decoded"),
+                    "save the file as UTF-8",
+                )],
                 source: Some(String::from_utf8_lossy(bytes).into_owned()),
             }
         }
@@ -319,25 +310,15 @@ fn non_breaking_spaces(file: &str, text: &str) -> Option<(Diagnostic, Place)> {
         Place::Indentation => "indentation",
         Place::TrailingWhitespace => "trailing whitespace",
     };
-    let diagnostic = Diagnostic {
-        file: file.to_owned(),
-        line,
-        column,
-        end_line: line,
-        end_column: column + 1,
-        severity: Severity::Error,
-        code: "yaml.non-breaking-space".to_owned(),
-        path: String::new(),
-        message: format!(
+    let diagnostic = Diagnostic::at_character(
+        file,
+        (line, column),
+        "yaml.non-breaking-space",
+        format!(
             "non-breaking space (U+00A0) in {where_}{also}: YAML reads it as text, not as a space"
         ),
-        help: Some(
-            "replace non-breaking spaces with ordinary spaces; they usually come from copying an example out of a web page"
-                .to_owned(),
-        ),
-        kind: None,
-        name: None,
-    };
+        "replace non-breaking spaces with ordinary spaces; they usually come from copying an example out of a web page",
+    );
     Some((diagnostic, place))
 }
 
