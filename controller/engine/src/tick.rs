@@ -24,6 +24,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use weir_api::checks::{CheckContext, blocking_problems};
 use weir_api::{AlertSeverity, Canary, CanaryPhase, CanaryStatus, Provider, Strategy};
@@ -201,8 +202,7 @@ impl<'t, 'p> Tick<'t, 'p> {
             return;
         }
         let status = self.status();
-        status.last_transition_time =
-            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now));
+        status.last_transition_time = Some(Time(now));
         status::update_condition(status, kind, now);
         if let Err(error) = self.ports.status.write_status(&self.cd) {
             self.warn(format!(
