@@ -110,7 +110,6 @@ pub struct AnalysisMatch {
     pub query_params: BTreeMap<String, StringMatch>,
     /// Applicable only when the 'mesh' gateway is included in the service.gateways list
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("additionalProperties" = {"type": "string", "format": "string"}))]
     pub source_labels: BTreeMap<String, String>,
 }
 
@@ -384,7 +383,6 @@ pub struct CanaryWebhook {
     #[serde(default, skip_serializing_if = "is_false")]
     pub mute_alert: bool,
     /// URL address of this webhook
-    #[schemars(extend("format" = "url"))]
     pub url: String,
     /// Request timeout for this webhook
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -117,14 +117,11 @@ pub enum TrafficDistribution {
 ]))]
 pub struct StringMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub exact: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub prefix: Option<String>,
     /// RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub regex: Option<String>,
 }
 
@@ -139,17 +136,13 @@ pub struct StringMatch {
 ]))]
 pub struct HeaderMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub exact: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub suffix: Option<String>,
     /// RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub regex: Option<String>,
 }
 
@@ -162,13 +155,10 @@ pub struct HeaderMatch {
 ]))]
 pub struct OriginMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub exact: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub regex: Option<String>,
 }
 
@@ -190,7 +180,6 @@ pub struct HttpMatchRequest {
     pub method: Option<StringMatch>,
     /// The name assigned to a match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub name: Option<String>,
     /// Specifies the ports on the host that is being addressed.
     #[serde(
@@ -209,7 +198,6 @@ pub struct HttpMatchRequest {
     pub source_labels: BTreeMap<String, String>,
     /// Source namespace constraining the applicability of a rule to workloads in that namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub source_namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<StringMatch>,
@@ -235,7 +223,6 @@ pub struct HttpRetry {
     pub per_try_timeout: Option<String>,
     /// Specifies the conditions under which retry takes place
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub retry_on: Option<String>,
 }
 
@@ -243,14 +230,11 @@ pub struct HttpRetry {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct HttpRewrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub authority: Option<String>,
     /// `ReplacePrefixMatch`, otherwise `ReplaceFullPath` (Gateway API).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub r#type: Option<String>,
 }
 
@@ -385,20 +369,12 @@ pub struct Headers {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct HeaderOperations {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub add: BTreeMap<String, FormatString>,
+    pub add: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remove: Vec<FormatString>,
+    pub remove: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub set: BTreeMap<String, FormatString>,
+    pub set: BTreeMap<String, String>,
 }
-
-/// A plain string that Flagger's CRD annotates with `format: string`.
-#[derive(
-    Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
-)]
-#[serde(transparent)]
-#[schemars(extend("format" = "string"))]
-pub struct FormatString(pub String);
 
 /// Istio Cross-Origin Resource Sharing policy (CORS)
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -407,18 +383,18 @@ pub struct CorsPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_credentials: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_headers: Vec<FormatString>,
+    pub allow_headers: Vec<String>,
     /// List of HTTP methods allowed to access the resource
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_methods: Vec<FormatString>,
+    pub allow_methods: Vec<String>,
     /// The list of origins that are allowed to perform CORS requests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_origin: Vec<FormatString>,
+    pub allow_origin: Vec<String>,
     /// String patterns that match allowed origins
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_origins: Vec<OriginMatch>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub expose_headers: Vec<FormatString>,
+    pub expose_headers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<String>,
 }
@@ -537,11 +513,9 @@ pub struct ConsistentHash {
     pub http_cookie: Option<HttpCookie>,
     /// Hash based on a specific HTTP header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub http_header_name: Option<String>,
     /// Hash based on a specific HTTP query parameter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub http_query_parameter_name: Option<String>,
     #[serde(
         default,
@@ -559,11 +533,9 @@ pub struct ConsistentHash {
 pub struct HttpCookie {
     /// Name of the cookie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub name: Option<String>,
     /// Path to set for the cookie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub path: Option<String>,
     /// Lifetime of the cookie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -589,7 +561,6 @@ pub struct LocalityLbSetting {
 pub struct LocalityDistribute {
     /// Originating locality, '/' separated, e.g.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub from: Option<String>,
     /// Map of upstream localities to traffic distribution weights.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -601,10 +572,8 @@ pub struct LocalityDistribute {
 pub struct LocalityFailover {
     /// Originating region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub to: Option<String>,
 }
 
@@ -673,24 +642,20 @@ pub struct OutlierDetection {
 #[serde(rename_all = "camelCase")]
 pub struct ClientTls {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub ca_certificates: Option<String>,
     /// REQUIRED if mode is `MUTUAL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub client_certificate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<TlsMode>,
     /// REQUIRED if mode is `MUTUAL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub private_key: Option<String>,
     /// SNI string to present to the server during TLS handshake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "string"))]
     pub sni: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub subject_alt_names: Vec<FormatString>,
+    pub subject_alt_names: Vec<String>,
 }
 
 /// Istio upstream TLS modes.
