@@ -699,16 +699,7 @@ impl<'t, 'p> Tick<'t, 'p> {
             CanaryPhase::Progressing | CanaryPhase::WaitingPromotion
         ) && self.rollback_requested(phase)
         {
-            self.warn(format!(
-                "Rolling back {} manual webhook invoked",
-                self.name()
-            ));
-            self.alert(
-                "Rolling back manual webhook invoked",
-                false,
-                AlertSeverity::Warn,
-            );
-            return self.rollback(RollbackReason::Webhook);
+            return self.manual_rollback();
         }
         if phase == CanaryPhase::Promoting {
             if self.has_scaler() {
@@ -752,16 +743,7 @@ impl<'t, 'p> Tick<'t, 'p> {
         // Flagger documents rollback webhooks for Waiting but never calls them
         // there (§18 #3); a rejected revision ends Failed and is not retried.
         if phase == CanaryPhase::Waiting && self.rollback_requested(phase) {
-            self.warn(format!(
-                "Rolling back {} manual webhook invoked",
-                self.name()
-            ));
-            self.alert(
-                "Rolling back manual webhook invoked",
-                false,
-                AlertSeverity::Warn,
-            );
-            return self.rollback(RollbackReason::Webhook);
+            return self.manual_rollback();
         }
         if !self.confirm_rollout(phase) {
             return Decision::WaitingForApproval;
@@ -790,6 +772,20 @@ impl<'t, 'p> Tick<'t, 'p> {
             .telemetry
             .set_status(&self.cd, CanaryPhase::Progressing);
         Decision::Started
+    }
+
+    /// A `rollback` webhook asked for it.
+    fn manual_rollback(&mut self) -> Decision {
+        self.warn(format!(
+            "Rolling back {} manual webhook invoked",
+            self.name()
+        ));
+        self.alert(
+            "Rolling back manual webhook invoked",
+            false,
+            AlertSeverity::Warn,
+        );
+        self.rollback(RollbackReason::Webhook)
     }
 
     /// Routes everything to the primary, scales the canary down and marks

@@ -2,26 +2,14 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use weir_api::{Canary, CanaryAnalysis, CanaryMetric, CanarySpec, ThresholdRange};
+use weir_api::Canary;
 use weir_fakes::Harness;
 
 /// `podinfo` with the seed document's analysis: interval 1m, threshold 5,
 /// stepWeight 5 up to maxWeight 50, success rate ≥ 99% and p99 ≤ 500ms.
 pub fn podinfo() -> Canary {
-    let yaml = r#"
-apiVersion: flagger.app/v1beta1
-kind: Canary
-metadata:
-  name: podinfo
-  namespace: test
-spec:
-  targetRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: podinfo
-  service:
-    port: 9898
-  analysis:
+    canary(
+        r#"  analysis:
     interval: 1m
     threshold: 5
     maxWeight: 50
@@ -35,27 +23,8 @@ spec:
       thresholdRange:
         max: 500
       interval: 1m
-"#;
-    serde_saphyr::from_str(yaml).expect("valid canary")
-}
-
-/// Edits the analysis of `canary`.
-pub fn with_analysis(mut canary: Canary, edit: impl FnOnce(&mut CanaryAnalysis)) -> Canary {
-    edit(canary.spec.analysis.as_mut().expect("analysis"));
-    canary
-}
-
-pub fn with_spec(mut canary: Canary, edit: impl FnOnce(&mut CanarySpec)) -> Canary {
-    edit(&mut canary.spec);
-    canary
-}
-
-pub fn metric(name: &str, min: Option<f64>, max: Option<f64>) -> CanaryMetric {
-    CanaryMetric {
-        name: name.to_owned(),
-        threshold_range: Some(ThresholdRange { min, max }),
-        ..CanaryMetric::default()
-    }
+"#,
+    )
 }
 
 /// A harness whose canary is initialized and whose target now runs `v2`.
