@@ -10,6 +10,8 @@
 //! | 1 | a manifest has errors |
 //! | 2 | a file is unreadable or not YAML, or the command line is wrong |
 
+mod sim;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +42,10 @@ enum Command {
     /// Replay a Canary through the rollout engine on an ideal simulated cluster,
     /// print the timeline and write it to CSV and SVG.
     Plan(PlanArgs),
+    /// Simulate scenarios: the real engine against a simulated cluster,
+    /// synthetic traffic and metrics, in virtual time.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate(&args),
         Command::Crds => crds(),
         Command::Plan(args) => plan(&args),
+        Command::Sim(command) => sim::sim(&command),
     };
     match result {
         Ok(code) => code,

@@ -183,7 +183,7 @@ fn plan_prints_the_timeline_and_writes_csv_and_svg() {
     let out = std::env::temp_dir().join(format!("weir-plan-{}", std::process::id()));
     let output = weir(&[
         "plan",
-        &scenario("podinfo-canary.yaml"),
+        &scenario("canaries/podinfo.yaml"),
         "--fail-intervals",
         "2,3,4,5,6",
         "--out",

@@ -14,10 +14,14 @@
 //! Every fake records what the engine asked of it, and can be told to fail or
 //! to answer differently from one tick to the next, so tests can assert the
 //! engine's behaviour call by call.
+//!
+//! [`MeshRouter`] is the routing port the simulator uses: it stores the
+//! objects `weir-routers` generates and routes requests by reading them.
 
 mod cluster;
 mod harness;
 mod io;
+mod mesh;
 
 pub use cluster::{FakeCluster, FakeScalers, FakeWorkload, daemon_set, deployment};
 pub use harness::{Harness, TickRecord, World};
@@ -25,3 +29,4 @@ pub use io::{
     AlertCall, FakeAlerts, FakeApi, FakeClock, FakeEntropy, FakeEvents, FakeMetrics, FakeRouter,
     FakeTelemetry, FakeWebhooks, RouterMode, WebhookCall,
 };
+pub use mesh::{MeshRouter, Request, RouteDecision};

@@ -1,18 +1,38 @@
 //! weir's testbed: the rollout engine against a simulated cluster, in virtual time.
 //!
 //! ```text
-//!   Canary manifest ──▶ plan::plan ──▶ weir_engine::advance, tick by tick
-//!                                         │  (in-memory ports: weir-fakes)
-//!                                         ▼
-//!                                   Plan { steps } ──▶ report::write (CSV + SVG)
+//!   scenario.yaml ──▶ scenario::load ──▶ Scenario (Canary unchanged + the world it meets)
+//!                                           │
+//!        run::run(scenario, seed) ──────────┤  discrete events in virtual time:
+//!          ├─ cluster   (Workloads)         │    pods start, crash, roll out; HPA
+//!          ├─ MeshRouter (Routing)          │    the router's VirtualService/HTTPRoute,
+//!          │                                │    read back to route each request class
+//!          ├─ SimMetrics (Metrics)          │    Prometheus-style queries over sampled
+//!          │                                │    counts and histograms; provider faults
+//!          ├─ SimWebhooks, recorders, status, clock, entropy
+//!          └─ weir_engine::advance ─────────┘  the same engine as the live controller
+//!                    │
+//!                    ▼
+//!               RunRecord ──▶ report::{write_run, write_runs, write_suite_index}
+//!                    └──────▶ batch::{outcomes, check}: many seeds, expectations
 //! ```
 //!
-//! Today the cluster is ideal (workloads ready at once, metrics exactly as
-//! scripted); synthetic traffic, a fake mesh reading the routers' objects and
-//! stochastic metric generators come next, on the same engine.
+//! `plan` is the simplest use of the engine: an ideal cluster with scripted
+//! metric values, for "how long will this rollout take?".
 
+pub mod batch;
+pub mod cluster;
+pub mod model;
 pub mod plan;
+pub mod ports;
+pub mod record;
 pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod time;
 
 pub use plan::{Plan, PlanError, PlanOptions, Step, plan};
+pub use record::RunRecord;
+pub use run::{RunOptions, run};
+pub use scenario::{Scenario, ScenarioError, load};
 pub use weir_engine::EngineConfig;

@@ -587,6 +587,17 @@ fn check_analysis(
                     "is ignored by A/B testing",
                 )
                 .with_help("remove `mirror`, or remove `match` for blue/green with mirroring");
+        } else if strategy == Strategy::Canary
+            && provider.supports_mirroring()
+            && !provider.mirrors_progressive_canaries()
+        {
+            findings
+                .warning(
+                    "analysis.mirror",
+                    base.field("mirror"),
+                    format!("the {provider} provider mirrors traffic only in blue/green (with `iterations`); weir skips the mirror step of this progressive canary (Flagger would stay at weight 0 forever)"),
+                )
+                .with_help("use `iterations` for blue/green with mirroring, or the istio provider");
         } else if !provider.supports_mirroring() {
             findings
                 .warning(
@@ -973,13 +984,92 @@ pub fn check_alert_provider(provider: &AlertProvider) -> Vec<Finding> {
 }
 
 /// The problems that stop the engine from running a Canary, as one message.
+///
+/// The engine asks on every tick, and nearly every Canary it runs is valid, so
+/// `may_block_engine` answers that case without building findings (paths,
+/// messages, URL and duration parsing: most of a tick's cost otherwise). Only
+/// a Canary that may be blocked is checked in full, so the message is the
+/// same as before.
 pub fn blocking_problems(canary: &Canary, context: &CheckContext) -> Option<String> {
+    if !may_block_engine(canary, context) {
+        debug_assert!(
+            full_blocking_problems(canary, context).is_none(),
+            "may_block_engine missed a blocking finding"
+        );
+        return None;
+    }
+    full_blocking_problems(canary, context)
+}
+
+fn full_blocking_problems(canary: &Canary, context: &CheckContext) -> Option<String> {
     let blocking: Vec<String> = check_canary(canary, context)
         .into_iter()
         .filter(Finding::blocks_engine)
         .map(|finding| finding.to_string())
         .collect();
     (!blocking.is_empty()).then(|| blocking.join("; "))
+}
+
+/// Whether [`check_canary`] may report a finding that [`Finding::blocks_engine`],
+/// without allocating. It must hold whenever such a finding exists (a test
+/// and a debug assertion in [`blocking_problems`] check this); it may hold in
+/// a few more cases, which then cost a full check and nothing else. Keep it
+/// next to the conditions of the codes in `ENGINE_BLOCKING`.
+fn may_block_engine(canary: &Canary, context: &CheckContext) -> bool {
+    let spec = &canary.spec;
+    let provider = spec.provider.unwrap_or(context.mesh_provider);
+
+    // target.knative: any Knative provider or target is checked in full.
+    let knative_service = spec.target_ref.kind == TargetKind::Service
+        && spec.target_ref.api_version == "serving.knative.dev/v1";
+    if provider == Provider::Knative || knative_service {
+        return true;
+    }
+
+    // service.port, service.gateway-refs, service.delegation
+    let service = &spec.service;
+    if !(1..=65535).contains(&service.port)
+        || (matches!(
+            provider,
+            Provider::GatewayApiV1 | Provider::GatewayApiV1beta1
+        ) && service.gateway_refs.is_empty())
+        || (service.delegation && (!service.hosts.is_empty() || !service.gateways.is_empty()))
+    {
+        return true;
+    }
+
+    let Some(analysis) = &spec.analysis else {
+        return false;
+    };
+    // analysis.strategy, analysis.iterations, analysis.step-weight
+    let ways = usize::from(analysis.iterations > 0)
+        + usize::from(analysis.step_weight > 0)
+        + usize::from(!analysis.step_weights.is_empty());
+    if ways != 1 || analysis.iterations < 0 || !(0..=100).contains(&analysis.step_weight) {
+        return true;
+    }
+    // analysis.step-weights: within 1..=100 and strictly increasing.
+    let mut previous = 0;
+    for &step in &analysis.step_weights {
+        if step <= 0 || step > 100 || step <= previous {
+            return true;
+        }
+        previous = step;
+    }
+    // session-affinity.cookie-name, session-affinity.cookie-names
+    if let Some(affinity) = &analysis.session_affinity
+        && (affinity.cookie_name.is_empty()
+            || affinity.primary_cookie_name.as_deref() == Some(affinity.cookie_name.as_str()))
+    {
+        return true;
+    }
+    // metric.source, metric.threshold-range (the error: min above max)
+    analysis.metrics.iter().any(|metric| {
+        metric.source().is_none()
+            || metric.threshold_range.as_ref().is_some_and(
+                |range| matches!((range.min, range.max), (Some(min), Some(max)) if min > max),
+            )
+    })
 }
 
 /// All findings with `severity`.
@@ -1215,5 +1305,102 @@ mod tests {
         let text = "spec.analysis.metrics[0].thresholdRange.min";
         assert_eq!(FieldPath::parse(text).to_string(), text);
         assert_eq!(FieldPath::parse("items[2][3]").to_string(), "items[2][3]");
+    }
+
+    /// `may_block_engine` is a shortcut: it must never say "cannot block"
+    /// for a Canary that `check_canary` blocks. Sweeps every input the
+    /// blocking codes read, with a fixed pseudo-random sequence.
+    #[test]
+    fn the_blocking_shortcut_never_misses_a_blocking_finding() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut pick = |count: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(state >> 33).expect("fits") % count
+        };
+        let gateway: crate::service::ParentReference =
+            serde_json::from_str(r#"{"name": "gateway"}"#).expect("valid");
+        let (mut blocked, mut shortcut) = (0, 0);
+        for _ in 0..20_000 {
+            let mut analysis = CanaryAnalysis {
+                iterations: [-1, 0, 0, 3][pick(4)],
+                step_weight: [-5, 0, 10, 10, 150][pick(5)],
+                step_weights: [
+                    vec![],
+                    vec![],
+                    vec![5, 10, 50],
+                    vec![10, 5],
+                    vec![0, 10],
+                    vec![5, 150],
+                    vec![5, 5],
+                ][pick(7)]
+                .clone(),
+                ..progressive()
+            };
+            analysis.session_affinity = match pick(4) {
+                0 => None,
+                choice => Some(SessionAffinity {
+                    cookie_name: ["", "session", "session"][choice - 1].into(),
+                    primary_cookie_name: [None, Some("session".into()), Some("primary".into())]
+                        [pick(3)]
+                    .clone(),
+                    ..SessionAffinity::default()
+                }),
+            };
+            for _ in 0..pick(3) {
+                let (min, max) =
+                    [(None, None), (Some(1.0), Some(2.0)), (Some(2.0), Some(1.0))][pick(3)];
+                analysis.metrics.push(CanaryMetric {
+                    name: ["request-success-rate", "request-duration", "error-rate"][pick(3)]
+                        .into(),
+                    query: [None, Some("sum(up)".into()), Some("  ".into())][pick(3)].clone(),
+                    threshold_range: (pick(2) == 0).then_some(ThresholdRange { min, max }),
+                    ..CanaryMetric::default()
+                });
+            }
+            let mut canary = canary(analysis);
+            if pick(8) == 0 {
+                canary.spec.analysis = None;
+            }
+            let spec = &mut canary.spec;
+            spec.provider = [None, None, None]
+                .into_iter()
+                .chain(Provider::ALL.map(Some))
+                .nth(pick(3 + Provider::ALL.len()))
+                .expect("in range");
+            if pick(4) == 0 {
+                spec.target_ref.kind = TargetKind::Service;
+                spec.target_ref.api_version = ["v1", "serving.knative.dev/v1"][pick(2)].into();
+            }
+            if pick(6) == 0 {
+                spec.autoscaler_ref = Some(crate::canary::AutoscalerRef::default());
+            }
+            spec.service.port = [0, 9898, 9898, 9898, 70_000][pick(5)];
+            if pick(2) == 0 {
+                spec.service.gateway_refs = vec![gateway.clone()];
+            }
+            spec.service.delegation = pick(4) == 0;
+            if pick(3) == 0 {
+                spec.service.hosts = vec!["podinfo.example.com".into()];
+            }
+            if pick(3) == 0 {
+                spec.service.gateways = vec!["mesh".into()];
+            }
+            let context = CheckContext {
+                mesh_provider: [Provider::Istio, Provider::Knative, Provider::GatewayApiV1]
+                    [pick(3)],
+            };
+            let blocks = full_blocking_problems(&canary, &context).is_some();
+            let may_block = may_block_engine(&canary, &context);
+            assert!(may_block || !blocks, "shortcut missed: {:#?}", canary.spec);
+            blocked += usize::from(blocks);
+            shortcut += usize::from(!may_block);
+        }
+        // The sweep must reach both outcomes to mean anything.
+        assert!(
+            blocked > 1_000 && shortcut > 1_000,
+            "{blocked} blocked, {shortcut} shortcut"
+        );
     }
 }

@@ -109,6 +109,14 @@ impl Provider {
         )
     }
 
+    /// Whether the router mirrors traffic during a progressive (weighted)
+    /// canary. Flagger's Gateway API routers add their `RequestMirror`
+    /// filter only with `iterations` (blue/green), so there `mirror` works
+    /// for blue/green alone; Istio mirrors in both strategies.
+    pub fn mirrors_progressive_canaries(self) -> bool {
+        self == Provider::Istio
+    }
+
     /// Whether the provider's router can route by request headers (A/B testing).
     pub fn supports_ab_testing(self) -> bool {
         matches!(

@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use weir_api::duration::format_go_duration;
 use weir_api::{
-    AnalysisRecord, BuiltinMetric, CanaryMetric, CanaryPhase, CheckKind, CheckRecord, CheckResult,
-    MetricSource, Provider, TargetKind, WebhookType,
+    AnalysisRecord, BuiltinMetric, CanaryPhase, CheckKind, CheckRecord, CheckResult, MetricSource,
+    Provider, TargetKind, WebhookType,
 };
 
+use crate::hooks::Hooks;
 use crate::ports::{EventType, MetricOutcome, Routes};
 use crate::tick::Tick;
 
@@ -35,11 +36,11 @@ impl Tick<'_, '_> {
         let mut checks = Vec::new();
         let hooks_passed = self.run_hooks(WebhookType::Rollout, &mut checks);
         let mut passed = hooks_passed;
-        let metrics = self.cd.spec.analysis().metrics.clone();
-        for metric in &metrics {
+        // By position: evaluating a metric records events and telemetry.
+        for index in 0..self.cd.analysis().metrics.len() {
             if !hooks_passed {
                 checks.push(CheckRecord {
-                    name: metric.name.clone(),
+                    name: self.cd.analysis().metrics[index].name.clone(),
                     kind: CheckKind::Metric,
                     result: CheckResult::Skipped,
                     value: None,
@@ -49,7 +50,7 @@ impl Tick<'_, '_> {
                 });
                 continue;
             }
-            let record = self.evaluate(metric);
+            let record = self.evaluate(index);
             passed &= !record.result.fails_interval();
             checks.push(record);
         }
@@ -59,9 +60,10 @@ impl Tick<'_, '_> {
     /// Runs the hooks of one type in order; the first failure skips the rest.
     fn run_hooks(&mut self, kind: WebhookType, checks: &mut Vec<CheckRecord>) -> bool {
         let mut passed = true;
-        for hook in self.hooks(kind) {
-            let record = |result, message: String| CheckRecord {
-                name: hook.name.clone(),
+        let mut hooks = Hooks::of(kind);
+        while let Some(index) = hooks.next(self.cd.analysis()) {
+            let record = |name: &str, result, message: String| CheckRecord {
+                name: name.to_owned(),
                 kind: CheckKind::Webhook,
                 result,
                 value: None,
@@ -71,19 +73,28 @@ impl Tick<'_, '_> {
             };
             if !passed {
                 checks.push(record(
+                    &self.hook(index).name,
                     CheckResult::Skipped,
                     "not called: an earlier webhook failed".to_owned(),
                 ));
                 continue;
             }
-            match self.call(&hook, CanaryPhase::Progressing) {
+            match self.call(index, CanaryPhase::Progressing) {
                 Ok(()) => {
                     if kind == WebhookType::PreRollout {
-                        self.info(format!("Pre-rollout check {} passed", hook.name));
+                        self.info(format!(
+                            "Pre-rollout check {} passed",
+                            self.hook(index).name
+                        ));
                     }
-                    checks.push(record(CheckResult::Pass, String::new()));
+                    checks.push(record(
+                        &self.hook(index).name,
+                        CheckResult::Pass,
+                        String::new(),
+                    ));
                 }
                 Err(error) => {
+                    let hook = self.hook(index);
                     let message = if kind == WebhookType::PreRollout {
                         format!(
                             "Halt {} advancement pre-rollout check {} failed {error}",
@@ -97,8 +108,9 @@ impl Tick<'_, '_> {
                             hook.name
                         )
                     };
-                    self.warn(message.clone());
-                    checks.push(record(CheckResult::Fail, message));
+                    let record = record(&hook.name, CheckResult::Fail, message.clone());
+                    self.warn(message);
+                    checks.push(record);
                     passed = false;
                 }
             }
@@ -109,10 +121,10 @@ impl Tick<'_, '_> {
     /// Counts a failed interval and records it.
     fn conclude(&mut self, routes: Routes, passed: bool, checks: Vec<CheckRecord>) -> bool {
         let time = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(self.now);
-        let status = self.status();
         if !passed {
-            status.failed_checks += 1;
+            self.status_mut().failed_checks += 1;
         }
+        let status = self.status();
         let record = AnalysisRecord {
             time,
             canary_weight: routes.canary,
@@ -122,27 +134,29 @@ impl Tick<'_, '_> {
             failed_checks: status.failed_checks,
             checks,
         };
-        self.ports.telemetry.interval(&self.cd, &record);
-        self.status().last_analysis = Some(record);
+        self.ports.telemetry.interval(self.cd.get(), &record);
+        self.status_mut().last_analysis = Some(record);
         passed
     }
 
     /// The provider name Flagger's builtin-metric observer uses (§8.3), which
     /// appears in its "no values found" events.
     fn builtin_metrics_provider(&self) -> String {
-        let mut provider = match self.cd.spec.provider {
+        let mut provider = match self.cd.spec().provider {
             // A global linkerd mesh measures every canary with linkerd metrics.
             Some(_) if self.config.mesh_provider == Provider::Linkerd => "linkerd".to_owned(),
             Some(provider) => provider.as_str().to_owned(),
             None => self.config.mesh_provider.as_str().to_owned(),
         };
-        if self.cd.spec.target_ref.kind == TargetKind::Service {
+        if self.cd.spec().target_ref.kind == TargetKind::Service {
             provider.push_str(":service");
         }
         provider
     }
 
-    fn evaluate(&mut self, metric: &CanaryMetric) -> CheckRecord {
+    /// Evaluates the metric at `index` in `analysis.metrics`.
+    fn evaluate(&mut self, index: usize) -> CheckRecord {
+        let metric = &self.cd.analysis().metrics[index];
         let mut record = CheckRecord {
             name: metric.name.clone(),
             kind: CheckKind::Metric,
@@ -164,10 +178,10 @@ impl Tick<'_, '_> {
         let bounds = metric.bounds();
         record.min = bounds.min;
         record.max = bounds.max;
-        let outcome = self
-            .ports
-            .metrics
-            .evaluate(&self.cd, metric, metric.interval_or_default());
+        let outcome =
+            self.ports
+                .metrics
+                .evaluate(self.cd.get(), metric, metric.interval_or_default());
         let value = match outcome {
             MetricOutcome::Value(value) => value,
             MetricOutcome::NoData(error) => {
@@ -216,7 +230,7 @@ impl Tick<'_, '_> {
         let exported = if duration { value / 1000.0 } else { value };
         self.ports
             .telemetry
-            .metric_value(&self.cd, &metric.name, exported);
+            .metric_value(self.cd.get(), &metric.name, exported);
         let value = if duration { value.trunc() } else { value };
         record.value = Some(value);
 

@@ -14,17 +14,46 @@
 //! Hooks of a type run in spec order and the first failure stops the loop
 //! (for `rollback`, the first success).
 
-use weir_api::{AlertSeverity, CanaryPhase, CanaryWebhook, WebhookType};
+use weir_api::{AlertSeverity, CanaryAnalysis, CanaryPhase, CanaryWebhook, WebhookType};
 
 use crate::tick::Tick;
 
+/// Walks the hooks of one type in spec order by position, holding no borrow,
+/// so the tick can change status and call ports between two hooks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hooks {
+    kind: WebhookType,
+    next: usize,
+}
+
+impl Hooks {
+    pub(crate) fn of(kind: WebhookType) -> Hooks {
+        Hooks { kind, next: 0 }
+    }
+
+    /// The position of the next hook of this type in `analysis.webhooks`.
+    pub(crate) fn next(&mut self, analysis: &CanaryAnalysis) -> Option<usize> {
+        while let Some(hook) = analysis.webhooks.get(self.next) {
+            let index = self.next;
+            self.next += 1;
+            // As `CanaryAnalysis::webhooks_of`: `""` counts as `rollout`.
+            if hook.r#type.effective() == self.kind.effective() {
+                return Some(index);
+            }
+        }
+        None
+    }
+}
+
 impl Tick<'_, '_> {
-    pub(crate) fn hooks(&self, kind: WebhookType) -> Vec<CanaryWebhook> {
-        self.cd.spec.analysis().webhooks_of(kind).cloned().collect()
+    /// The hook at a position [`Hooks`] returned.
+    pub(crate) fn hook(&self, index: usize) -> &CanaryWebhook {
+        &self.cd.analysis().webhooks[index]
     }
 
     /// Calls one webhook with a payload for `phase`.
-    pub(crate) fn call(&mut self, hook: &CanaryWebhook, phase: CanaryPhase) -> Result<(), String> {
+    pub(crate) fn call(&mut self, index: usize, phase: CanaryPhase) -> Result<(), String> {
+        let hook = &self.cd.analysis().webhooks[index];
         let payload = self.payload(phase, hook.metadata.clone());
         self.ports
             .webhooks
@@ -34,17 +63,18 @@ impl Tick<'_, '_> {
 
     /// `confirm-rollout` gates; `false` while any is closed.
     pub(crate) fn confirm_rollout(&mut self, phase: CanaryPhase) -> bool {
-        for hook in self.hooks(WebhookType::ConfirmRollout) {
-            match self.call(&hook, phase) {
+        let mut hooks = Hooks::of(WebhookType::ConfirmRollout);
+        while let Some(index) = hooks.next(self.cd.analysis()) {
+            match self.call(index, phase) {
                 Err(_) => {
                     if phase != CanaryPhase::Waiting {
                         self.set_phase(CanaryPhase::Waiting);
                         self.warn(format!(
                             "Halt {} advancement waiting for approval {}",
                             self.name(),
-                            hook.name
+                            self.hook(index).name
                         ));
-                        if !hook.mute_alert {
+                        if !self.hook(index).mute_alert {
                             self.alert(
                                 "Canary is waiting for approval.",
                                 false,
@@ -55,7 +85,10 @@ impl Tick<'_, '_> {
                     return false;
                 }
                 Ok(()) if phase == CanaryPhase::Waiting => {
-                    self.info(format!("Confirm-rollout check {} passed", hook.name));
+                    self.info(format!(
+                        "Confirm-rollout check {} passed",
+                        self.hook(index).name
+                    ));
                 }
                 Ok(()) => {}
             }
@@ -65,15 +98,16 @@ impl Tick<'_, '_> {
 
     /// `confirm-traffic-increase` gates; `false` while any is closed.
     pub(crate) fn confirm_traffic_increase(&mut self) -> bool {
-        for hook in self.hooks(WebhookType::ConfirmTrafficIncrease) {
-            match self.call(&hook, CanaryPhase::Progressing) {
+        let mut hooks = Hooks::of(WebhookType::ConfirmTrafficIncrease);
+        while let Some(index) = hooks.next(self.cd.analysis()) {
+            match self.call(index, CanaryPhase::Progressing) {
                 Err(_) => {
                     self.warn(format!(
                         "Halt {} advancement waiting for traffic increase approval {}",
                         self.name(),
-                        hook.name
+                        self.hook(index).name
                     ));
-                    if !hook.mute_alert {
+                    if !self.hook(index).mute_alert {
                         self.alert(
                             "Canary traffic increase is waiting for approval.",
                             false,
@@ -84,7 +118,7 @@ impl Tick<'_, '_> {
                 }
                 Ok(()) => self.info(format!(
                     "Confirm-traffic-increase check {} passed",
-                    hook.name
+                    self.hook(index).name
                 )),
             }
         }
@@ -93,16 +127,17 @@ impl Tick<'_, '_> {
 
     /// `confirm-promotion` gates; `false` (and phase WaitingPromotion) while any is closed.
     pub(crate) fn confirm_promotion(&mut self) -> bool {
-        for hook in self.hooks(WebhookType::ConfirmPromotion) {
-            match self.call(&hook, CanaryPhase::Progressing) {
+        let mut hooks = Hooks::of(WebhookType::ConfirmPromotion);
+        while let Some(index) = hooks.next(self.cd.analysis()) {
+            match self.call(index, CanaryPhase::Progressing) {
                 Err(_) => {
                     if self.phase() != CanaryPhase::WaitingPromotion {
                         self.warn(format!(
                             "Halt {} advancement waiting for promotion approval {}",
                             self.name(),
-                            hook.name
+                            self.hook(index).name
                         ));
-                        if !hook.mute_alert {
+                        if !self.hook(index).mute_alert {
                             self.alert(
                                 "Canary promotion is waiting for approval.",
                                 false,
@@ -113,7 +148,10 @@ impl Tick<'_, '_> {
                     }
                     return false;
                 }
-                Ok(()) => self.info(format!("Confirm-promotion check {} passed", hook.name)),
+                Ok(()) => self.info(format!(
+                    "Confirm-promotion check {} passed",
+                    self.hook(index).name
+                )),
             }
         }
         true
@@ -121,15 +159,16 @@ impl Tick<'_, '_> {
 
     /// `rollback` hooks; `true` when one of them asks for a rollback.
     pub(crate) fn rollback_requested(&mut self, phase: CanaryPhase) -> bool {
-        for hook in self.hooks(WebhookType::Rollback) {
-            match self.call(&hook, phase) {
+        let mut hooks = Hooks::of(WebhookType::Rollback);
+        while let Some(index) = hooks.next(self.cd.analysis()) {
+            match self.call(index, phase) {
                 Ok(()) => {
-                    self.warn(format!("Rollback check {} passed", hook.name));
+                    self.warn(format!("Rollback check {} passed", self.hook(index).name));
                     return true;
                 }
                 Err(_) => self.info(format!(
                     "Rollback hook {} not signaling a rollback",
-                    hook.name
+                    self.hook(index).name
                 )),
             }
         }
@@ -138,13 +177,20 @@ impl Tick<'_, '_> {
 
     /// `post-rollout` hooks; failures are reported, never acted on.
     pub(crate) fn post_rollout(&mut self, phase: CanaryPhase) {
-        for hook in self.hooks(WebhookType::PostRollout) {
-            match self.call(&hook, phase) {
+        let mut hooks = Hooks::of(WebhookType::PostRollout);
+        while let Some(index) = hooks.next(self.cd.analysis()) {
+            match self.call(index, phase) {
                 Err(error) => {
-                    self.warn(format!("Post-rollout hook {} failed {error}", hook.name));
+                    self.warn(format!(
+                        "Post-rollout hook {} failed {error}",
+                        self.hook(index).name
+                    ));
                     return;
                 }
-                Ok(()) => self.info(format!("Post-rollout check {} passed", hook.name)),
+                Ok(()) => self.info(format!(
+                    "Post-rollout check {} passed",
+                    self.hook(index).name
+                )),
             }
         }
     }

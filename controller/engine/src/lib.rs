@@ -18,7 +18,9 @@
 //! new status through [`ports::StatusStore`]. Whoever drives the engine calls
 //! [`advance`] once per `analysis.interval`; the simulator does so in virtual
 //! time, the live controller on a timer. A controller that restarts simply
-//! continues with the stored status.
+//! continues with the stored status. A driver that keeps the Canary itself,
+//! like the simulator, can call [`advance_in_place`] instead, which changes
+//! the driver's Canary rather than a copy of it (the same tick, cheaper).
 //!
 //! Phases:
 //!
@@ -87,4 +89,4 @@ pub mod strategy;
 pub mod tick;
 
 pub use ports::Ports;
-pub use tick::{Decision, EngineConfig, RollbackReason, TickOutcome, advance};
+pub use tick::{Decision, EngineConfig, RollbackReason, TickOutcome, advance, advance_in_place};

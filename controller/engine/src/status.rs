@@ -10,8 +10,11 @@
 //! * a rollback keeps `failedChecks` (Flagger resets it to 0), so a Failed
 //!   canary shows how many checks failed.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
 use weir_api::status::{ConditionStatus, PROMOTED_CONDITION};
 use weir_api::{CanaryCondition, CanaryPhase, CanaryStatus, TargetKind};
 
@@ -94,48 +97,51 @@ pub fn set_phase(status: &mut CanaryStatus, phase: CanaryPhase) {
 
 /// The `Promoted` condition's status and message for a phase.
 pub fn condition_for(phase: CanaryPhase, kind: TargetKind) -> (ConditionStatus, String) {
+    (condition_status(phase), condition_message(phase, kind))
+}
+
+/// The `Promoted` condition's status for a phase.
+fn condition_status(phase: CanaryPhase) -> ConditionStatus {
+    match phase {
+        CanaryPhase::Initialized | CanaryPhase::Succeeded => ConditionStatus::True,
+        CanaryPhase::Failed => ConditionStatus::False,
+        CanaryPhase::Unset
+        | CanaryPhase::Initializing
+        | CanaryPhase::Waiting
+        | CanaryPhase::WaitingPromotion
+        | CanaryPhase::Progressing
+        | CanaryPhase::Promoting
+        | CanaryPhase::Finalising
+        | CanaryPhase::Terminating
+        | CanaryPhase::Terminated => ConditionStatus::Unknown,
+    }
+}
+
+/// The `Promoted` condition's message for a phase.
+fn condition_message(phase: CanaryPhase, kind: TargetKind) -> String {
     let kind = kind.as_str();
     match phase {
-        CanaryPhase::Unset | CanaryPhase::Initializing => (
-            ConditionStatus::Unknown,
-            format!("New {kind} detected, starting initialization."),
-        ),
-        CanaryPhase::Initialized => (
-            ConditionStatus::True,
-            format!("{kind} initialization completed."),
-        ),
-        CanaryPhase::Waiting | CanaryPhase::WaitingPromotion => {
-            (ConditionStatus::Unknown, "Waiting for approval.".to_owned())
+        CanaryPhase::Unset | CanaryPhase::Initializing => {
+            format!("New {kind} detected, starting initialization.")
         }
-        CanaryPhase::Progressing => (
-            ConditionStatus::Unknown,
-            "New revision detected, progressing canary analysis.".to_owned(),
-        ),
-        CanaryPhase::Promoting => (
-            ConditionStatus::Unknown,
-            "Canary analysis completed, starting primary rolling update.".to_owned(),
-        ),
-        CanaryPhase::Finalising => (
-            ConditionStatus::Unknown,
-            "Canary analysis completed, routing all traffic to primary.".to_owned(),
-        ),
-        CanaryPhase::Succeeded => (
-            ConditionStatus::True,
-            "Canary analysis completed successfully, promotion finished.".to_owned(),
-        ),
-        CanaryPhase::Failed => (
-            ConditionStatus::False,
-            format!("Canary analysis failed, {kind} scaled to zero."),
-        ),
+        CanaryPhase::Initialized => format!("{kind} initialization completed."),
+        CanaryPhase::Waiting | CanaryPhase::WaitingPromotion => "Waiting for approval.".to_owned(),
+        CanaryPhase::Progressing => {
+            "New revision detected, progressing canary analysis.".to_owned()
+        }
+        CanaryPhase::Promoting => {
+            "Canary analysis completed, starting primary rolling update.".to_owned()
+        }
+        CanaryPhase::Finalising => {
+            "Canary analysis completed, routing all traffic to primary.".to_owned()
+        }
+        CanaryPhase::Succeeded => {
+            "Canary analysis completed successfully, promotion finished.".to_owned()
+        }
+        CanaryPhase::Failed => format!("Canary analysis failed, {kind} scaled to zero."),
         // Flagger falls back to the initialization message here (§18 #17).
-        CanaryPhase::Terminating => (
-            ConditionStatus::Unknown,
-            format!("Canary is being deleted, reverting the {kind}."),
-        ),
-        CanaryPhase::Terminated => (
-            ConditionStatus::Unknown,
-            format!("Canary deleted, the {kind} was reverted."),
-        ),
+        CanaryPhase::Terminating => format!("Canary is being deleted, reverting the {kind}."),
+        CanaryPhase::Terminated => format!("Canary deleted, the {kind} was reverted."),
     }
 }
 
@@ -143,12 +149,14 @@ pub fn condition_for(phase: CanaryPhase, kind: TargetKind) -> (ConditionStatus, 
 /// keeping `lastTransitionTime` while the status stays the same (Flagger's
 /// `MakeStatusConditions`).
 pub fn update_condition(status: &mut CanaryStatus, kind: TargetKind, now: Timestamp) {
-    let (condition_status, message) = condition_for(status.phase, kind);
-    let reason = status.phase.as_str().to_owned();
+    let condition_status = condition_status(status.phase);
+    let reason = status.phase.as_str();
     let current = status
         .conditions
         .iter()
         .find(|condition| condition.r#type == PROMOTED_CONDITION);
+    // Every status write ends here, and the condition rarely changes: the
+    // message is only built for a new condition.
     if current.is_some_and(|current| current.status == condition_status && current.reason == reason)
     {
         return;
@@ -162,8 +170,8 @@ pub fn update_condition(status: &mut CanaryStatus, kind: TargetKind, now: Timest
         status: condition_status,
         last_update_time: Some(Time(now)),
         last_transition_time,
-        reason,
-        message,
+        reason: reason.to_owned(),
+        message: condition_message(status.phase, kind),
     }];
 }
 
@@ -173,36 +181,75 @@ pub fn update_condition(status: &mut CanaryStatus, kind: TargetKind, now: Timest
 /// Flagger hashes a Go `spew` dump with FNV-32a and encodes the decimal digits
 /// with `SafeEncodeString`; we hash canonical JSON the same way, so values have
 /// Flagger's shape but differ from Go Flagger's for the same revision.
+///
+/// The JSON is `{"lastAppliedSpec":…,"trackedConfigs":…}` (keys sorted, as
+/// in a `serde_json` object), streamed into the hash rather than built: every
+/// webhook call computes it.
 pub fn checksum(status: &CanaryStatus) -> String {
-    let input = serde_json::json!({
-        "trackedConfigs": status.tracked_configs,
-        "lastAppliedSpec": status.last_applied_spec,
-    })
-    .to_string();
-    safe_encode(&fnv32a(input.as_bytes()).to_string())
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Input<'a> {
+        last_applied_spec: &'a str,
+        tracked_configs: Option<&'a BTreeMap<String, String>>,
+    }
+    let mut hash = Fnv32a::default();
+    let input = Input {
+        last_applied_spec: &status.last_applied_spec,
+        tracked_configs: status.tracked_configs.as_ref(),
+    };
+    // Cannot fail: the writer never does, and the map's keys are strings.
+    let _ = serde_json::to_writer(&mut hash, &input);
+    safe_encode_decimal(hash.0)
 }
 
-fn fnv32a(bytes: &[u8]) -> u32 {
-    const OFFSET: u32 = 0x811c_9dc5;
-    const PRIME: u32 = 0x0100_0193;
-    bytes.iter().fold(OFFSET, |hash, byte| {
-        (hash ^ u32::from(*byte)).wrapping_mul(PRIME)
-    })
+/// FNV-32a over everything written to it.
+struct Fnv32a(u32);
+
+impl Default for Fnv32a {
+    fn default() -> Self {
+        Fnv32a(0x811c_9dc5)
+    }
 }
 
-/// Kubernetes' `rand.SafeEncodeString`: maps each byte onto an alphabet
-/// without vowels, so hashes never spell words.
-fn safe_encode(text: &str) -> String {
+impl std::io::Write for Fnv32a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        const PRIME: u32 = 0x0100_0193;
+        self.0 = bytes.iter().fold(self.0, |hash, byte| {
+            (hash ^ u32::from(*byte)).wrapping_mul(PRIME)
+        });
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Kubernetes' `rand.SafeEncodeString` of `value`'s decimal digits: maps each
+/// byte onto an alphabet without vowels, so hashes never spell words.
+fn safe_encode_decimal(value: u32) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    text.bytes()
-        .map(|byte| char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]))
+    let mut digits = [0_u8; 10];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        // `rest % 10` is a single digit.
+        digits[start] = b'0' + u8::try_from(rest % 10).unwrap_or_default();
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits[start..]
+        .iter()
+        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn revision(hash: &str) -> Revision {
         Revision {
@@ -312,6 +359,69 @@ mod tests {
         assert!(
             a.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)),
             "{a}"
+        );
+    }
+
+    /// The checksum as first written: JSON built with `json!`, then hashed.
+    fn checksum_via_json_value(status: &CanaryStatus) -> String {
+        let input = serde_json::json!({
+            "trackedConfigs": status.tracked_configs,
+            "lastAppliedSpec": status.last_applied_spec,
+        })
+        .to_string();
+        let hash = input.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+        });
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        hash.to_string()
+            .bytes()
+            .map(|byte| char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]))
+            .collect()
+    }
+
+    #[test]
+    fn the_streamed_checksum_equals_the_checksum_of_the_json_document() {
+        let configs = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let specs = ["", "a", "5f7b9c6d8", "quote \" back\\slash \u{1} ünï\n"];
+        let tracked = [
+            None,
+            Some(configs(&[])),
+            Some(configs(&[("configmap/settings", "1111")])),
+            Some(configs(&[("secret/z", "2"), ("configmap/a", "\"1\"")])),
+        ];
+        for spec in specs {
+            for tracked_configs in &tracked {
+                let status = CanaryStatus {
+                    last_applied_spec: spec.into(),
+                    tracked_configs: tracked_configs.clone(),
+                    ..CanaryStatus::default()
+                };
+                assert_eq!(
+                    checksum(&status),
+                    checksum_via_json_value(&status),
+                    "{status:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn condition_for_pairs_status_and_message() {
+        assert_eq!(
+            condition_for(CanaryPhase::Failed, TargetKind::Deployment),
+            (
+                ConditionStatus::False,
+                "Canary analysis failed, Deployment scaled to zero.".to_owned()
+            )
+        );
+        assert_eq!(
+            condition_for(CanaryPhase::Initialized, TargetKind::DaemonSet).0,
+            ConditionStatus::True
         );
     }
 }

@@ -29,7 +29,7 @@ const KUBERNETES_DEFAULT_ITERATIONS: i32 = 10;
 
 impl Tick<'_, '_> {
     pub(crate) fn run_strategy(&mut self, routes: Routes, first_interval: bool) -> Decision {
-        let analysis = self.cd.spec.analysis().clone();
+        let analysis = self.cd.analysis();
         let mut iterations = analysis.iterations;
         if self.provider == Provider::Kubernetes {
             // Flagger repeats these warnings every interval; once a run is enough.
@@ -56,7 +56,8 @@ impl Tick<'_, '_> {
     }
 
     fn run_canary(&mut self, routes: Routes) -> Decision {
-        let analysis = self.cd.spec.analysis().clone();
+        let analysis = self.cd.analysis();
+        let mirror = analysis.mirror;
         let phase = self.phase();
         let step = analysis.next_step_weight(routes.canary);
         if step <= 0 {
@@ -64,8 +65,10 @@ impl Tick<'_, '_> {
             return Decision::Idle;
         }
         let max_weight = analysis.max_weight_or_default();
+        // Gateway API mirrors only in blue/green: a progressive mirror step
+        // would wait at weight 0 for a mirror the router never writes.
         let mirror_step =
-            analysis.mirror && routes.canary == 0 && self.provider.supports_mirroring();
+            mirror && routes.canary == 0 && self.provider.mirrors_progressive_canaries();
         let only_starts_mirroring = mirror_step && !routes.mirrored;
         if !only_starts_mirroring
             && !matches!(
@@ -97,9 +100,9 @@ impl Tick<'_, '_> {
                 }
             }
         } else {
-            if analysis.mirror && routes.canary == 0 {
+            if mirror && routes.canary == 0 {
                 self.warn(format!(
-                    "Traffic mirroring is not supported by the {} provider, skipping the mirror step",
+                    "Traffic mirroring of a progressive canary is not supported by the {} provider, skipping the mirror step",
                     self.provider
                 ));
             }
@@ -114,7 +117,7 @@ impl Tick<'_, '_> {
         if self.set_routes(next).is_none() {
             return Decision::Interrupted;
         }
-        self.status().canary_weight = next.canary;
+        self.status_mut().canary_weight = next.canary;
         self.info(format!(
             "Advance {} canary weight {}",
             self.name(),
@@ -138,7 +141,7 @@ impl Tick<'_, '_> {
     }
 
     fn run_blue_green(&mut self, routes: Routes, iterations: i32) -> Decision {
-        let mirror = self.cd.spec.analysis().mirror;
+        let mirror = self.cd.analysis().mirror;
         let kubernetes = self.provider == Provider::Kubernetes;
         if iterations > self.status().iterations {
             if !kubernetes && mirror && !routes.mirrored && self.provider.supports_mirroring() {
@@ -169,7 +172,7 @@ impl Tick<'_, '_> {
                 }
             }
             // One more interval is analysed with all traffic on the canary.
-            self.status().iterations += 1;
+            self.status_mut().iterations += 1;
             return Decision::Iterated;
         }
         self.promote()
@@ -177,7 +180,7 @@ impl Tick<'_, '_> {
 
     fn next_iteration(&mut self, iterations: i32) -> Decision {
         let iteration = self.status().iterations + 1;
-        self.status().iterations = iteration;
+        self.status_mut().iterations = iteration;
         self.info(format!(
             "Advance {} canary iteration {iteration}/{iterations}",
             self.name()
@@ -188,7 +191,7 @@ impl Tick<'_, '_> {
     /// Copies the canary's spec to the primary and starts Promoting.
     fn promote(&mut self) -> Decision {
         self.announce_promotion();
-        attempt!(self, self.ports.workloads.promote(&self.cd));
+        attempt!(self, self.ports.workloads.promote(self.cd.get()));
         self.set_phase(CanaryPhase::Promoting);
         Decision::Promoting
     }
@@ -200,7 +203,7 @@ impl Tick<'_, '_> {
             self.set_phase(CanaryPhase::Finalising);
             return Decision::Finalising;
         }
-        let step = self.cd.spec.analysis().step_weight_promotion;
+        let step = self.cd.analysis().step_weight_promotion;
         if step == 0 || routes.canary == 0 {
             self.info("Routing all traffic to primary");
             if self.set_routes(Routes::ALL_PRIMARY).is_none() {
@@ -226,7 +229,7 @@ impl Tick<'_, '_> {
             self.set_phase(CanaryPhase::Finalising);
             return Decision::Finalising;
         }
-        self.status().canary_weight = next.canary;
+        self.status_mut().canary_weight = next.canary;
         Decision::ShiftingToPrimary
     }
 }

@@ -20,14 +20,25 @@
 //! once, at the end of the tick, when anything changed. Router and workload
 //! changes happen before that write, as in Flagger, and are idempotent, so a
 //! crash between them is repaired by the next tick.
+//!
+//! The simulator runs this thousands of times per second, so a tick avoids
+//! work whose result nobody sees: the Canary is copied only once its status
+//! changes, and not at all by [`advance_in_place`]; spec and metadata are
+//! borrowed rather than cloned; and validity is checked without building
+//! findings unless the Canary may be invalid.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use weir_api::checks::{CheckContext, blocking_problems};
-use weir_api::{AlertSeverity, Canary, CanaryPhase, CanaryStatus, Provider, Strategy};
+use weir_api::{
+    AlertSeverity, Canary, CanaryAnalysis, CanaryPhase, CanarySpec, CanaryStatus, Provider,
+    Strategy,
+};
 
 use crate::ports::{
     Event, EventType, Level, Notification, PortError, Ports, Revision, Role, Routes, RunOutcome,
@@ -135,21 +146,216 @@ pub struct TickOutcome {
 
 /// Runs one tick for `canary` (the object as last read, spec and status).
 pub fn advance(canary: &Canary, config: &EngineConfig, ports: &mut Ports<'_>) -> TickOutcome {
-    let mut tick = Tick::new(canary, config, ports);
+    run_tick(Working::copy_of(canary), config, ports).0
+}
+
+/// [`advance`] for a driver that keeps the Canary itself, like the simulator:
+/// the tick changes `canary`'s status in place instead of a copy of the whole
+/// Canary, and the ports see it changing just as they see the copy.
+///
+/// When it returns, `canary.status` is the status the tick last wrote through
+/// [`StatusStore::write_status`](crate::ports::StatusStore::write_status), or
+/// the status as read if the tick wrote none (nothing changed, or the write
+/// failed). A driver whose store accepts every write can therefore keep using
+/// `canary` for the next tick without copying the written status back.
+pub fn advance_in_place(
+    canary: &mut Canary,
+    config: &EngineConfig,
+    ports: &mut Ports<'_>,
+) -> TickOutcome {
+    let (outcome, mut working, stored) = run_tick(Working::in_place(canary), config, ports);
+    working.settle(stored);
+    outcome
+}
+
+/// One tick on `working`; returns what the status store holds unless it is
+/// the final working status (see [`Stored`]).
+fn run_tick<'t>(
+    working: Working<'t>,
+    config: &'t EngineConfig,
+    ports: &'t mut Ports<'_>,
+) -> (TickOutcome, Working<'t>, Stored) {
+    let mut tick = Tick::new(working, config, ports);
     let decision = tick.run();
-    tick.persist();
-    TickOutcome {
-        decision,
-        requeue_after: canary.spec.analysis().interval_or_default(),
+    let stored = if tick.persist() {
+        Stored::Final
+    } else {
+        tick.stored.take()
+    };
+    let requeue_after = tick.cd.analysis().interval_or_default();
+    (
+        TickOutcome {
+            decision,
+            requeue_after,
+        },
+        tick.cd,
+        stored,
+    )
+}
+
+/// What the status store holds at the end of a tick.
+#[derive(Debug, Default)]
+enum Stored {
+    /// The status as read.
+    #[default]
+    AsRead,
+    /// A status written earlier in the tick (before removing the finalizer).
+    Written(Box<Option<CanaryStatus>>),
+    /// The tick's final status.
+    Final,
+}
+
+impl Stored {
+    fn take(&mut self) -> Stored {
+        std::mem::take(self)
+    }
+}
+
+/// The status of a Canary that has none; shared so that reading it allocates nothing.
+static EMPTY_STATUS: LazyLock<CanaryStatus> = LazyLock::new(CanaryStatus::default);
+
+/// The Canary the ports see, with the tick's status changes. Spec and
+/// metadata never change during a tick; only the status is ever written.
+// One per tick, on the stack: boxing the status kept aside in place would
+// cost an allocation per tick, which this type exists to avoid.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Working<'t> {
+    /// [`advance`]: the Canary as read until the tick first changes its
+    /// status, then a copy with the changes, so a tick that changes nothing
+    /// copies nothing.
+    Copy {
+        read: &'t Canary,
+        changed: Option<Box<Canary>>,
+    },
+    /// [`advance_in_place`]: the driver's Canary, changed in place; its
+    /// status as read is kept aside (`Some`) once the tick changes it.
+    InPlace {
+        canary: &'t mut Canary,
+        read_status: Option<Option<CanaryStatus>>,
+    },
+}
+
+impl<'t> Working<'t> {
+    fn copy_of(read: &'t Canary) -> Self {
+        // Ports have always been given a status, even for a Canary never
+        // reconciled (an empty status, which is no change by itself).
+        let changed = read.status.is_none().then(|| {
+            let mut canary = Box::new(read.clone());
+            canary.status = Some(CanaryStatus::default());
+            canary
+        });
+        Working::Copy { read, changed }
+    }
+
+    fn in_place(canary: &'t mut Canary) -> Self {
+        let read_status = canary.status.is_none().then(|| {
+            canary.status = Some(CanaryStatus::default());
+            None
+        });
+        Working::InPlace {
+            canary,
+            read_status,
+        }
+    }
+
+    /// The Canary with the tick's status changes so far.
+    pub(crate) fn get(&self) -> &Canary {
+        match self {
+            Working::Copy { read, changed } => changed.as_deref().unwrap_or(read),
+            Working::InPlace { canary, .. } => canary,
+        }
+    }
+
+    pub(crate) fn spec(&self) -> &CanarySpec {
+        &self.get().spec
+    }
+
+    pub(crate) fn analysis(&self) -> &CanaryAnalysis {
+        self.spec().analysis()
+    }
+
+    pub(crate) fn namespace(&self) -> &str {
+        self.get().namespace()
+    }
+
+    /// `<name>.<namespace>`.
+    pub(crate) fn name(&self) -> Dotted<'_> {
+        Dotted(self.get().name(), self.namespace())
+    }
+
+    /// `<target name>.<namespace>`.
+    pub(crate) fn target(&self) -> Dotted<'_> {
+        Dotted(&self.spec().target_ref.name, self.namespace())
+    }
+
+    pub(crate) fn status(&self) -> &CanaryStatus {
+        self.get().status.as_ref().unwrap_or(&EMPTY_STATUS)
+    }
+
+    /// The status, for changing it: the first change copies the Canary, or
+    /// (in place) keeps the status as read.
+    pub(crate) fn status_mut(&mut self) -> &mut CanaryStatus {
+        let canary = match self {
+            Working::Copy { read, changed } => {
+                &mut **changed.get_or_insert_with(|| Box::new((*read).clone()))
+            }
+            Working::InPlace {
+                canary,
+                read_status,
+            } => {
+                read_status.get_or_insert_with(|| canary.status.clone());
+                &mut **canary
+            }
+        };
+        canary.status.get_or_insert_with(CanaryStatus::default)
+    }
+
+    /// The status as read, or `None` when the tick has not changed it.
+    fn read_status_if_changed(&self) -> Option<Option<&CanaryStatus>> {
+        match self {
+            Working::Copy { read, changed } => changed.as_ref().map(|_| read.status.as_ref()),
+            Working::InPlace { read_status, .. } => read_status.as_ref().map(Option::as_ref),
+        }
+    }
+
+    /// In place: leaves the Canary with the status its store holds.
+    fn settle(&mut self, stored: Stored) {
+        let Working::InPlace {
+            canary,
+            read_status,
+        } = self
+        else {
+            return;
+        };
+        match stored {
+            Stored::Final => {}
+            Stored::Written(status) => canary.status = *status,
+            Stored::AsRead => {
+                if let Some(status) = read_status.take() {
+                    canary.status = status;
+                }
+            }
+        }
+    }
+}
+
+/// `<name>.<namespace>`, formatted where it is used rather than allocated first.
+pub(crate) struct Dotted<'a>(&'a str, &'a str);
+
+impl fmt::Display for Dotted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
     }
 }
 
 /// The mutable state of one tick.
 pub(crate) struct Tick<'t, 'p> {
-    /// The status as read at the start of the tick.
-    pub(crate) original: Option<CanaryStatus>,
-    /// Working copy; `status` is always `Some`.
-    pub(crate) cd: Canary,
+    /// The status last written: `None` while it is the status as read.
+    persisted: Option<Option<CanaryStatus>>,
+    /// What the status store holds, unless the final write succeeds.
+    stored: Stored,
+    /// The Canary as read, with this tick's status changes.
+    pub(crate) cd: Working<'t>,
     pub(crate) config: &'t EngineConfig,
     pub(crate) ports: &'t mut Ports<'p>,
     pub(crate) provider: Provider,
@@ -158,12 +364,11 @@ pub(crate) struct Tick<'t, 'p> {
 }
 
 impl<'t, 'p> Tick<'t, 'p> {
-    fn new(canary: &Canary, config: &'t EngineConfig, ports: &'t mut Ports<'p>) -> Self {
-        let mut cd = canary.clone();
-        cd.status.get_or_insert_with(CanaryStatus::default);
+    fn new(cd: Working<'t>, config: &'t EngineConfig, ports: &'t mut Ports<'p>) -> Self {
         Tick {
-            original: canary.status.clone(),
-            provider: cd.spec.provider.unwrap_or(config.mesh_provider),
+            persisted: None,
+            stored: Stored::AsRead,
+            provider: cd.spec().provider.unwrap_or(config.mesh_provider),
             now: ports.clock.now(),
             cd,
             config,
@@ -172,44 +377,54 @@ impl<'t, 'p> Tick<'t, 'p> {
         }
     }
 
-    pub(crate) fn status(&mut self) -> &mut CanaryStatus {
-        self.cd.status.get_or_insert_with(CanaryStatus::default)
+    pub(crate) fn name(&self) -> Dotted<'_> {
+        self.cd.name()
+    }
+
+    pub(crate) fn target(&self) -> Dotted<'_> {
+        self.cd.target()
+    }
+
+    pub(crate) fn status(&self) -> &CanaryStatus {
+        self.cd.status()
+    }
+
+    pub(crate) fn status_mut(&mut self) -> &mut CanaryStatus {
+        self.cd.status_mut()
     }
 
     pub(crate) fn phase(&self) -> CanaryPhase {
-        self.cd
-            .status
-            .as_ref()
-            .map(|status| status.phase)
-            .unwrap_or_default()
+        self.status().phase
     }
 
-    pub(crate) fn name(&self) -> String {
-        format!("{}.{}", self.cd.name(), self.cd.namespace())
-    }
-
-    pub(crate) fn target(&self) -> String {
-        format!("{}.{}", self.cd.spec.target_ref.name, self.cd.namespace())
-    }
-
-    /// Writes the status if the tick changed it.
-    fn persist(&mut self) {
-        let kind = self.cd.spec.target_ref.kind;
-        let now = self.now;
+    /// Writes the status if the tick changed it; whether it was written.
+    fn persist(&mut self) -> bool {
+        // Untouched since it was read: nothing to write.
+        let Some(read) = self.cd.read_status_if_changed() else {
+            return false;
+        };
+        let original = match &self.persisted {
+            Some(persisted) => persisted.as_ref(),
+            None => read,
+        };
         // A Canary that was never reconciled has no status; an empty one is no change.
-        let empty = CanaryStatus::default();
-        if self.cd.status.as_ref().unwrap_or(&empty) == self.original.as_ref().unwrap_or(&empty) {
-            return;
+        let empty = &*EMPTY_STATUS;
+        if self.cd.status() == original.unwrap_or(empty) {
+            return false;
         }
-        let status = self.status();
+        let kind = self.cd.spec().target_ref.kind;
+        let now = self.now;
+        let status = self.status_mut();
         status.last_transition_time = Some(Time(now));
         status::update_condition(status, kind, now);
-        if let Err(error) = self.ports.status.write_status(&self.cd) {
+        if let Err(error) = self.ports.status.write_status(self.cd.get()) {
             self.warn(format!(
                 "failed to update status of {}: {error}",
                 self.name()
             ));
+            return false;
         }
+        true
     }
 
     // ---------------------------------------------------------------- events
@@ -233,28 +448,27 @@ impl<'t, 'p> Tick<'t, 'p> {
             EventType::Normal => Level::Info,
             EventType::Warning => Level::Warn,
         };
-        self.ports.telemetry.log(&self.cd, level, &message);
+        self.ports.telemetry.log(self.cd.get(), level, &message);
         let event = Event {
             event_type,
             message,
             phase,
         };
-        self.ports.events.record(&self.cd, &event);
+        self.ports.events.record(self.cd.get(), &event);
 
         // Canary event hooks replace the global event webhook.
-        let mut targets: Vec<(String, Option<BTreeMap<String, String>>)> = self
+        let mut targets: Vec<(&str, Option<&BTreeMap<String, String>>)> = self
             .cd
-            .spec
             .analysis()
             .webhooks_of(weir_api::WebhookType::Event)
-            .map(|hook| (hook.url.clone(), hook.metadata.clone()))
+            .map(|hook| (hook.url.as_str(), hook.metadata.as_ref()))
             .collect();
         if targets.is_empty() {
             targets.extend(
                 self.config
                     .event_webhook
                     .iter()
-                    .map(|url| (url.clone(), None)),
+                    .map(|url| (url.as_str(), None)),
             );
         }
         if targets.is_empty() {
@@ -271,12 +485,12 @@ impl<'t, 'p> Tick<'t, 'p> {
         for (url, extra) in targets {
             let mut metadata = metadata.clone();
             for (key, value) in extra.into_iter().flatten() {
-                metadata.entry(key).or_insert(value);
+                metadata.entry(key.clone()).or_insert_with(|| value.clone());
             }
             let payload = self.payload(phase, Some(metadata));
-            if let Err(error) = self.ports.webhooks.call_event(&url, &payload) {
+            if let Err(error) = self.ports.webhooks.call_event(url, &payload) {
                 self.ports.telemetry.log(
-                    &self.cd,
+                    self.cd.get(),
                     Level::Error,
                     &format!("error sending event to webhook: {error}"),
                 );
@@ -291,15 +505,10 @@ impl<'t, 'p> Tick<'t, 'p> {
         metadata: Option<BTreeMap<String, String>>,
     ) -> WebhookPayload {
         WebhookPayload {
-            name: self.cd.name().to_owned(),
+            name: self.cd.get().name().to_owned(),
             namespace: self.cd.namespace().to_owned(),
             phase,
-            checksum: self
-                .cd
-                .status
-                .as_ref()
-                .map(status::checksum)
-                .unwrap_or_default(),
+            checksum: status::checksum(self.status()),
             metadata,
         }
     }
@@ -320,17 +529,17 @@ impl<'t, 'p> Tick<'t, 'p> {
             fields.extend(self.alert_metadata());
         }
         let notification = Notification {
-            canary_name: self.cd.name().to_owned(),
+            canary_name: self.cd.get().name().to_owned(),
             namespace: self.cd.namespace().to_owned(),
             message: message.into(),
             fields,
             severity,
         };
-        let alerts = self.cd.spec.analysis().alerts.clone();
+        let alerts = &self.cd.analysis().alerts;
         if alerts.is_empty() {
             if let Err(error) = self.ports.alerts.send_global(&notification) {
                 self.ports.telemetry.log(
-                    &self.cd,
+                    self.cd.get(),
                     Level::Error,
                     &format!("alert can't be sent: {error}"),
                 );
@@ -352,13 +561,15 @@ impl<'t, 'p> Tick<'t, 'p> {
                     provider.name,
                     provider.namespace.as_deref().unwrap_or_default()
                 );
-                self.ports.telemetry.log(&self.cd, Level::Error, &message);
+                self.ports
+                    .telemetry
+                    .log(self.cd.get(), Level::Error, &message);
             }
         }
     }
 
     fn alert_metadata(&self) -> Vec<(String, String)> {
-        let spec = &self.cd.spec;
+        let spec = self.cd.spec();
         let analysis = spec.analysis();
         let mut fields = vec![
             (
@@ -417,26 +628,35 @@ impl<'t, 'p> Tick<'t, 'p> {
 
     // ------------------------------------------------------------- revisions
 
-    /// The target's revision, read once per tick.
-    pub(crate) fn revision(&mut self) -> Result<Revision, PortError> {
-        if let Some(revision) = &self.revision {
-            return Ok(revision.clone());
+    /// Reads the target's revision into `self.revision`, once per tick.
+    fn load_revision(&mut self) -> Result<(), PortError> {
+        if self.revision.is_none() {
+            self.revision = Some(self.ports.workloads.revision(self.cd.get())?);
         }
-        let revision = self.ports.workloads.revision(&self.cd)?;
-        self.revision = Some(revision.clone());
-        Ok(revision)
+        Ok(())
+    }
+
+    /// Whether the target's revision differs from the one in status.
+    fn revision_changed(&mut self) -> Result<bool, PortError> {
+        self.load_revision()?;
+        Ok(self
+            .revision
+            .as_ref()
+            .is_some_and(|revision| status::has_revision_changed(self.cd.status(), revision)))
     }
 
     /// Flagger's `SyncStatus`.
     pub(crate) fn sync_status(&mut self, phase: CanaryPhase, counters: Counters) -> Option<()> {
-        let revision = self.revision();
-        let revision = self.ok(revision)?;
-        status::sync(self.status(), phase, counters, &revision);
+        let loaded = self.load_revision();
+        self.ok(loaded)?;
+        if let Some(revision) = &self.revision {
+            status::sync(self.cd.status_mut(), phase, counters, revision);
+        }
         Some(())
     }
 
     pub(crate) fn set_phase(&mut self, phase: CanaryPhase) {
-        status::set_phase(self.status(), phase);
+        status::set_phase(self.status_mut(), phase);
     }
 
     // ---------------------------------------------------------------- routes
@@ -445,32 +665,41 @@ impl<'t, 'p> Tick<'t, 'p> {
     /// the router can read them (Flagger has the router change the in-memory
     /// object, §18 #19).
     pub(crate) fn set_routes(&mut self, routes: Routes) -> Option<()> {
-        if let Some(affinity) = self.cd.spec.analysis().session_affinity.clone()
+        if let Some(affinity) = &self.cd.analysis().session_affinity
             && self.provider.supports_session_affinity()
         {
             if routes.canary != 0 {
-                if self.status().session_affinity_cookie.is_empty() {
+                // New cookies are worked out while the spec is borrowed, then
+                // stored; the canary's cookie draws its letters first.
+                let status = self.cd.status();
+                let canary_cookie = status.session_affinity_cookie.is_empty().then(|| {
                     let value = self.ports.entropy.letters(10);
-                    self.status().session_affinity_cookie =
-                        format!("{}={value}", affinity.cookie_name);
+                    format!("{}={value}", affinity.cookie_name)
+                });
+                let primary_cookie = affinity
+                    .primary_cookie_name
+                    .as_ref()
+                    .filter(|name| !name.is_empty())
+                    .filter(|_| status.primary_session_affinity_cookie.is_empty())
+                    .map(|primary_cookie| {
+                        let value = self.ports.entropy.letters(10);
+                        format!("{primary_cookie}={value}")
+                    });
+                if let Some(cookie) = canary_cookie {
+                    self.status_mut().session_affinity_cookie = cookie;
                 }
-                if let Some(primary_cookie) =
-                    affinity.primary_cookie_name.filter(|name| !name.is_empty())
-                    && self.status().primary_session_affinity_cookie.is_empty()
-                {
-                    let value = self.ports.entropy.letters(10);
-                    self.status().primary_session_affinity_cookie =
-                        format!("{primary_cookie}={value}");
+                if let Some(cookie) = primary_cookie {
+                    self.status_mut().primary_session_affinity_cookie = cookie;
                 }
             } else if !self.status().session_affinity_cookie.is_empty() {
-                let status = self.status();
+                let status = self.status_mut();
                 status.previous_session_affinity_cookie =
                     std::mem::take(&mut status.session_affinity_cookie);
             }
         }
-        let result = self.ports.routing.set_routes(&self.cd, routes);
+        let result = self.ports.routing.set_routes(self.cd.get(), routes);
         self.ok(result)?;
-        self.ports.telemetry.set_weight(&self.cd, routes);
+        self.ports.telemetry.set_weight(self.cd.get(), routes);
         Some(())
     }
 
@@ -479,43 +708,60 @@ impl<'t, 'p> Tick<'t, 'p> {
     /// Judges the primary or canary workload, keeping the progress-deadline
     /// anchor in status.
     pub(crate) fn readiness(&mut self, role: Role) -> Readiness {
-        let state = match self.ports.workloads.state(&self.cd, role) {
+        let state = match self.ports.workloads.state(self.cd.get(), role) {
             Ok(state) => state,
             // Flagger treats read errors as retriable.
             Err(error) => return Readiness::Waiting(error.0),
         };
-        let analysis = self.cd.spec.analysis();
+        let analysis = self.cd.analysis();
         let threshold = match role {
             Role::Primary => analysis.primary_ready_threshold_or_default(),
             Role::Canary => analysis.canary_ready_threshold_or_default(),
         };
-        let deadline = self.cd.spec.progress_deadline();
-        let namespace = self.cd.namespace().to_owned();
-        let verdict = judge(&state, role, &namespace, threshold, deadline, self.now);
-        let anchor = self.status().workload_wait.clone();
-        let (verdict, anchor) =
-            apply_progress_deadline(verdict, &state, anchor.as_ref(), deadline, self.now);
-        self.status().workload_wait = anchor;
+        let deadline = self.cd.spec().progress_deadline();
+        let verdict = judge(
+            &state,
+            role,
+            self.cd.namespace(),
+            threshold,
+            deadline,
+            self.now,
+        );
+        let (verdict, anchor) = apply_progress_deadline(
+            verdict,
+            &state,
+            self.status().workload_wait.as_ref(),
+            deadline,
+            self.now,
+        );
+        // Only a different anchor is a change (and worth copying the Canary for).
+        if self.status().workload_wait != anchor {
+            self.status_mut().workload_wait = anchor;
+        }
         verdict
     }
 
     /// Writes the status now (before an action that must follow the write).
     pub(crate) fn persist_now(&mut self) {
-        self.persist();
-        self.original = self.cd.status.clone();
+        let written = self.persist();
+        let status = self.cd.get().status.clone();
+        if written {
+            self.stored = Stored::Written(Box::new(status.clone()));
+        }
+        self.persisted = Some(status);
     }
 
     pub(crate) fn has_scaler(&self) -> bool {
-        self.cd.spec.autoscaler_ref.is_some()
+        self.cd.spec().autoscaler_ref.is_some()
     }
 
     // ------------------------------------------------------------------ tick
 
     fn run(&mut self) -> Decision {
-        if self.cd.metadata.deletion_timestamp.is_some() {
+        if self.cd.get().metadata.deletion_timestamp.is_some() {
             return self.finalize();
         }
-        if self.cd.spec.suspend {
+        if self.cd.spec().suspend {
             // Flagger records this every tick (§18 #18); Kubernetes folds the
             // repeats into one event with a count, and users rely on seeing it.
             self.info("skipping canary run as object is suspended");
@@ -524,7 +770,7 @@ impl<'t, 'p> Tick<'t, 'p> {
         let context = CheckContext {
             mesh_provider: self.config.mesh_provider,
         };
-        if let Some(problems) = blocking_problems(&self.cd, &context) {
+        if let Some(problems) = blocking_problems(self.cd.get(), &context) {
             self.warn(format!(
                 "Canary {} is invalid and will not progress: {problems}",
                 self.name()
@@ -532,17 +778,17 @@ impl<'t, 'p> Tick<'t, 'p> {
             return Decision::Invalid;
         }
         if self.phase() == CanaryPhase::Unset {
-            self.status().phase = CanaryPhase::Initializing;
+            self.status_mut().phase = CanaryPhase::Initializing;
         }
-        let skip_analysis = self.cd.spec.skips_analysis();
+        let skip_analysis = self.cd.spec().skips_analysis();
         let initializing = self.phase().is_initializing();
 
         // Services, primary, scalers and routes are reconciled on every tick,
         // in every phase, so manual edits to generated objects are reverted
         // (§18 #32, kept).
-        attempt!(self, self.ports.routing.reconcile_services(&self.cd));
+        attempt!(self, self.ports.routing.reconcile_services(self.cd.get()));
         if !skip_analysis && initializing {
-            match self.ports.metrics.check_providers(&self.cd) {
+            match self.ports.metrics.check_providers(self.cd.get()) {
                 Ok(()) => self.info("all the metrics providers are available!"),
                 // Never blocks initialization (§18 #27): the provider may come up later.
                 Err(error) => self.warn(format!("Error checking metric providers: {error}")),
@@ -551,9 +797,9 @@ impl<'t, 'p> Tick<'t, 'p> {
         // App Mesh must know the virtual nodes before the primary's pods start,
         // or they are not injected with the Envoy sidecar.
         if self.provider.is_app_mesh() {
-            attempt!(self, self.ports.routing.reconcile_mesh(&self.cd));
+            attempt!(self, self.ports.routing.reconcile_mesh(self.cd.get()));
         }
-        attempt!(self, self.ports.workloads.ensure_primary(&self.cd));
+        attempt!(self, self.ports.workloads.ensure_primary(self.cd.get()));
         if initializing && !skip_analysis {
             match self.readiness(Role::Primary) {
                 Readiness::Ready => {}
@@ -568,14 +814,17 @@ impl<'t, 'p> Tick<'t, 'p> {
             }
         }
         if self.has_scaler() {
-            attempt!(self, self.ports.scalers.reconcile_primary(&self.cd, true));
+            attempt!(
+                self,
+                self.ports.scalers.reconcile_primary(self.cd.get(), true)
+            );
             if initializing {
-                attempt!(self, self.ports.scalers.pause_target(&self.cd));
+                attempt!(self, self.ports.scalers.pause_target(self.cd.get()));
             }
         }
-        attempt!(self, self.ports.routing.reconcile_apex(&self.cd));
-        if initializing && let Err(error) = self.ports.workloads.scale_to_zero(&self.cd) {
-            let kind = self.cd.spec.target_ref.kind.as_str();
+        attempt!(self, self.ports.routing.reconcile_apex(self.cd.get()));
+        if initializing && let Err(error) = self.ports.workloads.scale_to_zero(self.cd.get()) {
+            let kind = self.cd.spec().target_ref.kind.as_str();
             self.warn(format!(
                 "scaling down canary {kind} {} failed: {error}",
                 self.target()
@@ -585,7 +834,7 @@ impl<'t, 'p> Tick<'t, 'p> {
         // Taking over an existing VirtualService or Ingress happens after the
         // primary is ready, so that traffic never points at missing pods.
         if !self.provider.is_app_mesh() {
-            attempt!(self, self.ports.routing.reconcile_mesh(&self.cd));
+            attempt!(self, self.ports.routing.reconcile_mesh(self.cd.get()));
         }
         if initializing {
             if self
@@ -596,9 +845,9 @@ impl<'t, 'p> Tick<'t, 'p> {
             }
             self.ports
                 .telemetry
-                .set_status(&self.cd, CanaryPhase::Initialized);
+                .set_status(self.cd.get(), CanaryPhase::Initialized);
             self.info(format!("Initialization done! {}", self.name()));
-            let kind = self.cd.spec.target_ref.kind.as_str();
+            let kind = self.cd.spec().target_ref.kind.as_str();
             self.alert(
                 format!("New {kind} detected, initialization completed."),
                 true,
@@ -613,9 +862,8 @@ impl<'t, 'p> Tick<'t, 'p> {
         if !phase.is_running() {
             // Only compared here; recorded when the analysis starts, so a tick
             // that stops early cannot lose the new revision (§18 #31).
-            let revision = attempt!(self, self.revision());
-            if !status::has_revision_changed(self.status(), &revision) {
-                self.ports.telemetry.set_status(&self.cd, phase);
+            if !attempt!(self, self.revision_changed()) {
+                self.ports.telemetry.set_status(self.cd.get(), phase);
                 return Decision::Idle;
             }
         }
@@ -637,9 +885,9 @@ impl<'t, 'p> Tick<'t, 'p> {
                 }
             }
         }
-        let routes = attempt!(self, self.ports.routing.routes(&self.cd));
-        self.ports.telemetry.set_weight(&self.cd, routes);
-        self.ports.telemetry.set_status(&self.cd, phase);
+        let routes = attempt!(self, self.ports.routing.routes(self.cd.get()));
+        self.ports.telemetry.set_weight(self.cd.get(), routes);
+        self.ports.telemetry.set_status(self.cd.get(), phase);
 
         if matches!(
             phase,
@@ -653,22 +901,20 @@ impl<'t, 'p> Tick<'t, 'p> {
         if matches!(
             phase,
             CanaryPhase::Progressing | CanaryPhase::WaitingPromotion
-        ) {
-            let revision = attempt!(self, self.revision());
-            if status::has_revision_changed(self.status(), &revision) {
-                if self.set_routes(Routes::ALL_PRIMARY).is_none()
-                    || self
-                        .sync_status(CanaryPhase::Progressing, Counters::default())
-                        .is_none()
-                {
-                    return Decision::Interrupted;
-                }
-                self.info(format!(
-                    "New revision detected! Restarting analysis for {}",
-                    self.target()
-                ));
-                return Decision::Restarted;
+        ) && attempt!(self, self.revision_changed())
+        {
+            if self.set_routes(Routes::ALL_PRIMARY).is_none()
+                || self
+                    .sync_status(CanaryPhase::Progressing, Counters::default())
+                    .is_none()
+            {
+                return Decision::Interrupted;
             }
+            self.info(format!(
+                "New revision detected! Restarting analysis for {}",
+                self.target()
+            ));
+            return Decision::Restarted;
         }
         match self.readiness(Role::Canary) {
             Readiness::Ready => {}
@@ -703,19 +949,22 @@ impl<'t, 'p> Tick<'t, 'p> {
         }
         if phase == CanaryPhase::Promoting {
             if self.has_scaler() {
-                attempt!(self, self.ports.scalers.reconcile_primary(&self.cd, false));
+                attempt!(
+                    self,
+                    self.ports.scalers.reconcile_primary(self.cd.get(), false)
+                );
             }
             return self.shift_to_primary(routes);
         }
         if phase == CanaryPhase::Finalising {
             return self.finish();
         }
-        let threshold = self.cd.spec.analysis().threshold_or_default();
+        let threshold = self.cd.analysis().threshold_or_default();
         if self.status().failed_checks >= threshold {
             return self.rollback(RollbackReason::FailedChecks);
         }
 
-        let mirror = self.cd.spec.analysis().mirror;
+        let mirror = self.cd.analysis().mirror;
         let first_interval =
             routes.canary == 0 && self.status().iterations == 0 && !(mirror && routes.mirrored);
         let passed = if first_interval {
@@ -759,9 +1008,9 @@ impl<'t, 'p> Tick<'t, 'p> {
             AlertSeverity::Info,
         );
         if self.has_scaler() {
-            attempt!(self, self.ports.scalers.resume_target(&self.cd));
+            attempt!(self, self.ports.scalers.resume_target(self.cd.get()));
         }
-        attempt!(self, self.ports.workloads.scale_from_zero(&self.cd));
+        attempt!(self, self.ports.workloads.scale_from_zero(self.cd.get()));
         if self
             .sync_status(CanaryPhase::Progressing, Counters::default())
             .is_none()
@@ -770,7 +1019,7 @@ impl<'t, 'p> Tick<'t, 'p> {
         }
         self.ports
             .telemetry
-            .set_status(&self.cd, CanaryPhase::Progressing);
+            .set_status(self.cd.get(), CanaryPhase::Progressing);
         Decision::Started
     }
 
@@ -792,7 +1041,7 @@ impl<'t, 'p> Tick<'t, 'p> {
     /// the run Failed.
     pub(crate) fn rollback(&mut self, reason: RollbackReason) -> Decision {
         let failed_checks = self.status().failed_checks;
-        if failed_checks >= self.cd.spec.analysis().threshold_or_default() {
+        if failed_checks >= self.cd.analysis().threshold_or_default() {
             self.warn(format!(
                 "Rolling back {} failed checks threshold reached {failed_checks}",
                 self.name()
@@ -812,9 +1061,9 @@ impl<'t, 'p> Tick<'t, 'p> {
             CanaryPhase::Failed,
         );
         if self.has_scaler() {
-            attempt!(self, self.ports.scalers.pause_target(&self.cd));
+            attempt!(self, self.ports.scalers.pause_target(self.cd.get()));
         }
-        attempt!(self, self.ports.workloads.scale_to_zero(&self.cd));
+        attempt!(self, self.ports.workloads.scale_to_zero(self.cd.get()));
         let counters = Counters {
             canary_weight: 0,
             failed_checks,
@@ -858,12 +1107,15 @@ impl<'t, 'p> Tick<'t, 'p> {
             return Decision::Interrupted;
         }
         self.announce_promotion();
-        attempt!(self, self.ports.workloads.promote(&self.cd));
+        attempt!(self, self.ports.workloads.promote(self.cd.get()));
         if self.has_scaler() {
-            attempt!(self, self.ports.scalers.reconcile_primary(&self.cd, false));
-            attempt!(self, self.ports.scalers.pause_target(&self.cd));
+            attempt!(
+                self,
+                self.ports.scalers.reconcile_primary(self.cd.get(), false)
+            );
+            attempt!(self, self.ports.scalers.pause_target(self.cd.get()));
         }
-        attempt!(self, self.ports.workloads.scale_to_zero(&self.cd));
+        attempt!(self, self.ports.workloads.scale_to_zero(self.cd.get()));
         self.succeed(true);
         self.info(format!(
             "Promotion completed! Canary analysis was skipped for {}",
@@ -880,9 +1132,9 @@ impl<'t, 'p> Tick<'t, 'p> {
     /// Finalising: the primary serves all traffic; scale the canary down.
     fn finish(&mut self) -> Decision {
         if self.has_scaler() {
-            attempt!(self, self.ports.scalers.pause_target(&self.cd));
+            attempt!(self, self.ports.scalers.pause_target(self.cd.get()));
         }
-        attempt!(self, self.ports.workloads.scale_to_zero(&self.cd));
+        attempt!(self, self.ports.workloads.scale_to_zero(self.cd.get()));
         self.succeed(false);
         self.info(format!(
             "Promotion completed! Scaling down {}",
@@ -901,7 +1153,7 @@ impl<'t, 'p> Tick<'t, 'p> {
         self.info(format!(
             "Copying {} template spec to {}.{}",
             self.target(),
-            self.cd.spec.primary_workload_name(),
+            self.cd.spec().primary_workload_name(),
             self.cd.namespace()
         ));
     }
@@ -923,11 +1175,11 @@ impl<'t, 'p> Tick<'t, 'p> {
 
     fn finished(&mut self, outcome: RunOutcome) {
         let phase = self.phase();
-        self.ports.telemetry.set_status(&self.cd, phase);
+        self.ports.telemetry.set_status(self.cd.get(), phase);
         let strategy = self.strategy();
         self.ports
             .telemetry
-            .run_finished(&self.cd, strategy, outcome);
+            .run_finished(self.cd.get(), strategy, outcome);
     }
 
     /// The strategy actually run: the kubernetes provider can only do blue/green.
@@ -935,14 +1187,14 @@ impl<'t, 'p> Tick<'t, 'p> {
         if self.provider == Provider::Kubernetes {
             Strategy::BlueGreen
         } else {
-            self.cd.spec.strategy()
+            self.cd.spec().strategy()
         }
     }
 
     /// `revertOnDeletion`: give the target its traffic back, then let the
     /// Canary go.
     fn finalize(&mut self) -> Decision {
-        if !self.cd.spec.revert_on_deletion {
+        if !self.cd.spec().revert_on_deletion {
             return Decision::Idle;
         }
         if !matches!(
@@ -953,9 +1205,9 @@ impl<'t, 'p> Tick<'t, 'p> {
             self.info(format!("Terminating canary {}", self.name()));
         }
         if self.has_scaler() {
-            attempt!(self, self.ports.scalers.resume_target(&self.cd));
+            attempt!(self, self.ports.scalers.resume_target(self.cd.get()));
         }
-        attempt!(self, self.ports.workloads.revert(&self.cd));
+        attempt!(self, self.ports.workloads.revert(self.cd.get()));
         // Pointing the apex Service at pods that are not ready would drop
         // traffic, so wait for the target however long it takes.
         match self.readiness(Role::Canary) {
@@ -965,11 +1217,14 @@ impl<'t, 'p> Tick<'t, 'p> {
                 return Decision::Terminating;
             }
         }
-        attempt!(self, self.ports.routing.finalize(&self.cd));
+        attempt!(self, self.ports.routing.finalize(self.cd.get()));
         self.set_phase(CanaryPhase::Terminated);
         self.persist_now();
-        attempt!(self, self.ports.status.remove_finalizer(&self.cd));
+        attempt!(self, self.ports.status.remove_finalizer(self.cd.get()));
         self.info(format!("Terminated canary {}", self.name()));
         Decision::Terminated
     }
 }
+
+#[cfg(test)]
+mod in_place_tests;

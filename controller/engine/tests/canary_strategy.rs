@@ -212,13 +212,29 @@ fn a_provider_without_mirroring_skips_the_mirror_step_instead_of_looping() {
     );
     assert!(
         first.events.contains(
-            &"Traffic mirroring is not supported by the linkerd provider, skipping the mirror step"
+            &"Traffic mirroring of a progressive canary is not supported by the linkerd provider, skipping the mirror step"
                 .to_owned()
         )
     );
     assert_eq!(
         h.run_to(Succeeded, 10).last().expect("tick").phase,
         Succeeded
+    );
+}
+
+#[test]
+fn gateway_api_skips_the_mirror_step_of_a_progressive_canary_because_it_mirrors_only_blue_green() {
+    let mut h = started(canary(
+        "    gatewayRefs: [{name: public, namespace: gateways}]\n  provider: gatewayapi:v1\n  analysis: {interval: 1m, threshold: 1, stepWeight: 10, maxWeight: 20, mirror: true}",
+    ));
+    h.tick();
+    let first = h.tick();
+    assert_eq!(first.routes.canary, 10, "{first:#?}");
+    assert!(
+        first
+            .events
+            .iter()
+            .any(|event| event.contains("skipping the mirror step"))
     );
 }
 

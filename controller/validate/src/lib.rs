@@ -37,7 +37,7 @@ mod diagnostic;
 mod document;
 pub mod render;
 pub mod schema;
-mod suggest;
+pub mod suggest;
 pub mod yaml;
 
 use std::path::Path;
@@ -252,6 +252,18 @@ pub fn validate_str(file: &str, text: &str, options: &Options) -> FileReport {
         (a.line, a.column, &a.code, &a.message) == (b.line, b.column, &b.code, &b.message)
     });
     report
+}
+
+/// Validates a manifest embedded in another YAML file (a Canary inlined in a
+/// simulator scenario): schema and semantic checks, with diagnostics that
+/// point into the embedding file.
+pub fn validate_embedded(file: &str, node: &yaml::Node, options: &Options) -> Vec<Diagnostic> {
+    let document = yaml::Document {
+        root: Some(node.clone()),
+        start: node.span.start,
+        issues: Vec::new(),
+    };
+    document::check(&document, 0, file, false, options).diagnostics
 }
 
 /// `kustomization.yaml` configures kustomize (`kubectl apply -k`); it is no

@@ -6,10 +6,7 @@
 /// `stepWeight`); a candidate that extends the input with a version or
 /// suffix (`gatewayapi` for `gatewayapi:v1`); the candidate with the
 /// smallest edit distance, if it is small relative to the input's length.
-pub(crate) fn closest<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let input_lower = input.to_lowercase();
     let candidates: Vec<&str> = candidates
         .into_iter()
@@ -51,7 +48,7 @@ pub(crate) fn closest<'a>(
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and
 /// transpositions of adjacent characters each cost one.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let width = b.len() + 1;

@@ -1,4 +1,5 @@
-//! Reports: a plan as CSV (for tools) and as an SVG chart (for people).
+//! The plan of `weir plan`: CSV (for tools), a text table and an SVG chart
+//! (for people).
 //!
 //! The chart shows the canary's share of traffic over time, shaded by phase,
 //! with a red mark at every interval whose checks failed:
@@ -18,19 +19,9 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use weir_api::CanaryPhase;
 
+use super::ReportError;
+use super::font::ensure_font;
 use crate::plan::Plan;
-
-/// Why a report could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot draw {path}: {message}")]
-    Chart { path: PathBuf, message: String },
-}
 
 /// The plan as CSV, one row per tick.
 pub fn to_csv(plan: &Plan) -> String {
@@ -130,6 +121,9 @@ fn phase_colour(phase: CanaryPhase) -> RGBColor {
 
 /// The plan as an SVG chart.
 pub fn to_svg(plan: &Plan) -> Result<String, String> {
+    // Plotters measures text with the registered font even for SVG, where
+    // the viewer renders it: without the font, layout fails.
+    ensure_font()?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 440)).into_drawing_area();

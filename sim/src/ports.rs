@@ -1,0 +1,458 @@
+//! The simulator's side of the engine's ports, apart from the cluster
+//! (`cluster.rs`) and the mesh (`weir_fakes::MeshRouter`).
+//!
+//! ```text
+//!   SimMetrics   builtin metrics computed from the sampled request counts and
+//!                histograms, as Prometheus computes them; template metrics
+//!                from each revision's processes; provider faults
+//!   SimWebhooks  gates that open and close on schedule, flaky hooks
+//!   Recorder     events, alerts, logs and analysis records → the run's log
+//!   SimStatus    the Canary's status: the only memory the engine has
+//! ```
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use weir_api::analysis::CrossNamespaceRef;
+use weir_api::{
+    AnalysisRecord, Canary, CanaryMetric, CanaryPhase, CanaryWebhook, CheckResult, Provider,
+    WebhookType,
+};
+use weir_engine::ports::{
+    Alerts, Clock, Entropy, Event, Events, Level, MetricOutcome, Metrics, Notification, PortError,
+    StatusStore, Telemetry, WebhookPayload, Webhooks,
+};
+
+use crate::model::{Buckets, WindowCounts, histogram_quantile, success_rate};
+use crate::record::{FailedCheck, LogEntry, LogSource, MetricCheck, Reading};
+use crate::scenario::{Fault, FaultKind, WebhookBehaviour};
+use crate::time::SimTime;
+
+/// Flagger's Prometheus client gives up after 5 s (§8.5).
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The canary's and the primary's sampled request counts, one entry per
+/// window of `resolution`, as Prometheus would have scraped them.
+#[derive(Clone, Debug, Default)]
+pub struct WindowSeries {
+    /// `windows[k]` covers `[k·resolution, (k+1)·resolution)`.
+    pub windows: Vec<WindowCounts>,
+}
+
+impl WindowSeries {
+    /// The counts of the windows that ended in `(at − range, at]`: what
+    /// `rate(x[range])` sees at `at`, give or take Prometheus's extrapolation,
+    /// which cancels out of ratios.
+    pub fn over(&self, at: SimTime, range: Duration, resolution: Duration) -> WindowCounts {
+        let mut total = WindowCounts::default();
+        let step = resolution.as_nanos().max(1);
+        let end = at.0.as_nanos();
+        let start = at.0.saturating_sub(range).as_nanos();
+        // Window k ends at (k+1)·step; keep those with start < end_k <= end.
+        let first = (start / step) as usize;
+        let last = (end / step) as usize;
+        for window in self.windows.iter().take(last).skip(first) {
+            total.add(window);
+        }
+        total
+    }
+}
+
+/// Scraped values of one custom metric: `(time, value)` for the canary and
+/// for the primary.
+#[derive(Clone, Debug, Default)]
+pub struct CustomSamples {
+    pub canary: Vec<(SimTime, f64)>,
+    pub primary: Vec<(SimTime, f64)>,
+}
+
+/// What kind of value a metric of the Canary reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    /// `request-success-rate`: percent of non-5xx responses.
+    SuccessRate,
+    /// `request-duration`: p99 in milliseconds.
+    Duration,
+    /// A MetricTemplate or inline query: the revision's process.
+    Custom,
+}
+
+impl MetricKind {
+    pub fn of(metric: &CanaryMetric) -> MetricKind {
+        match metric.name.as_str() {
+            _ if metric.template_ref.is_some() || metric.query.is_some() => MetricKind::Custom,
+            "request-success-rate" => MetricKind::SuccessRate,
+            "request-duration" => MetricKind::Duration,
+            _ => MetricKind::Custom,
+        }
+    }
+}
+
+/// The histogram buckets the provider's builtin duration metric has (§8.4):
+/// Istio's `istio_request_duration_milliseconds`, or the Prometheus client
+/// defaults of podinfo's `http_request_duration_seconds` for the HTTP
+/// observers (kubernetes, Gateway API).
+pub fn buckets_for(provider: Provider) -> Buckets {
+    match provider {
+        Provider::Kubernetes | Provider::GatewayApiV1 | Provider::GatewayApiV1beta1 => {
+            Buckets::PROMETHEUS_DEFAULT
+        }
+        _ => Buckets::ISTIO,
+    }
+}
+
+/// Metric values from the simulated Prometheus and the revisions' processes.
+#[derive(Debug)]
+pub struct SimMetrics {
+    pub now: SimTime,
+    pub resolution: Duration,
+    pub buckets: Buckets,
+    /// The canary's (target's) windows, and the primary's.
+    pub canary: WindowSeries,
+    pub primary: WindowSeries,
+    /// Custom metric values by metric name, as scraped.
+    pub custom: BTreeMap<String, CustomSamples>,
+    pub faults: Vec<Fault>,
+    pub rng: ChaCha8Rng,
+    /// Also compute the primary's reading of every query, for charts.
+    pub detail: bool,
+    pub checks: Vec<MetricCheck>,
+}
+
+impl SimMetrics {
+    /// The value a query for `metric` over `range` reads at `at`, for the
+    /// canary or the primary.
+    pub fn read(
+        &self,
+        metric: &CanaryMetric,
+        range: Duration,
+        at: SimTime,
+        canary: bool,
+    ) -> Reading {
+        match MetricKind::of(metric) {
+            MetricKind::SuccessRate | MetricKind::Duration => {
+                let series = if canary { &self.canary } else { &self.primary };
+                let counts = series.over(at, range, self.resolution);
+                let value = if MetricKind::of(metric) == MetricKind::SuccessRate {
+                    success_rate(counts.requests, counts.errors)
+                } else {
+                    histogram_quantile(0.99, &self.buckets, counts.buckets())
+                };
+                match value {
+                    Some(value) => Reading::Value { value },
+                    None => Reading::NoData {
+                        message: "no values found".to_owned(),
+                    },
+                }
+            }
+            MetricKind::Custom => {
+                let samples = self.custom.get(&metric.name).map(|samples| {
+                    if canary {
+                        &samples.canary
+                    } else {
+                        &samples.primary
+                    }
+                });
+                match samples.and_then(|samples| samples.iter().rev().find(|(time, _)| *time <= at))
+                {
+                    Some((_, value)) => Reading::Value { value: *value },
+                    None => Reading::NoData {
+                        message: "no values found".to_owned(),
+                    },
+                }
+            }
+        }
+    }
+
+    /// The fault that hits this query, if any (one draw per matching fault).
+    fn fault(&mut self, metric: &str) -> Option<Fault> {
+        let now = self.now;
+        let mut hit = None;
+        for fault in &self.faults {
+            let in_time = fault.from.0 <= now.0 && fault.until.is_none_or(|until| now.0 < until.0);
+            if in_time && (fault.metric == "*" || fault.metric == metric) {
+                let draw: f64 = self.rng.random();
+                if draw < fault.probability && hit.is_none() {
+                    hit = Some(fault.clone());
+                }
+            }
+        }
+        hit
+    }
+}
+
+impl Metrics for SimMetrics {
+    fn evaluate(
+        &mut self,
+        _canary: &Canary,
+        metric: &CanaryMetric,
+        interval: &str,
+    ) -> MetricOutcome {
+        let range =
+            weir_api::duration::parse_go_duration(interval).unwrap_or(Duration::from_secs(60));
+        let mut at = self.now;
+        let fault = self.fault(&metric.name);
+        let reading = match fault.as_ref().map(|fault| fault.kind) {
+            Some(FaultKind::NoData) => Reading::NoData {
+                message: "no values found".to_owned(),
+            },
+            Some(FaultKind::Error) => Reading::Error {
+                message: "error response from Prometheus: 503 Service Unavailable".to_owned(),
+            },
+            Some(FaultKind::Slow)
+                if fault
+                    .as_ref()
+                    .and_then(|fault| fault.latency)
+                    .is_some_and(|latency| latency.0 >= PROVIDER_TIMEOUT) =>
+            {
+                Reading::Error {
+                    message:
+                        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                            .to_owned(),
+                }
+            }
+            Some(FaultKind::Stale) => {
+                at = at
+                    - fault
+                        .and_then(|fault| fault.stale_by)
+                        .map(|span| span.0)
+                        .unwrap_or_default();
+                self.read(metric, range, at, true)
+            }
+            _ => self.read(metric, range, at, true),
+        };
+        let primary = if self.detail {
+            self.read(metric, range, self.now, false)
+        } else {
+            Reading::NoData {
+                message: String::new(),
+            }
+        };
+        let bounds = metric.bounds();
+        let passed = reading.value().is_some_and(|value| {
+            bounds.min.is_none_or(|min| value >= min) && bounds.max.is_none_or(|max| value <= max)
+        });
+        self.checks.push(MetricCheck {
+            at: self.now,
+            metric: metric.name.clone(),
+            canary: reading.clone(),
+            primary,
+            passed,
+        });
+        match reading {
+            Reading::Value { value } => MetricOutcome::Value(value),
+            Reading::NoData { message } => MetricOutcome::NoData(message),
+            Reading::Error { message } => MetricOutcome::Error(message),
+        }
+    }
+}
+
+/// Webhooks as the scenario describes them; every other hook answers 200.
+#[derive(Debug)]
+pub struct SimWebhooks {
+    pub behaviours: BTreeMap<String, WebhookBehaviour>,
+    pub rng: ChaCha8Rng,
+    pub calls: Vec<(String, Result<(), String>)>,
+}
+
+impl Webhooks for SimWebhooks {
+    fn call(&mut self, hook: &CanaryWebhook, _payload: &WebhookPayload) -> Result<(), PortError> {
+        let behaviour = self.behaviours.get(&hook.name).cloned().unwrap_or_default();
+        let gate = matches!(
+            hook.r#type,
+            WebhookType::ConfirmRollout
+                | WebhookType::ConfirmTrafficIncrease
+                | WebhookType::ConfirmPromotion
+        );
+        let result = if behaviour.closed {
+            // flagger-loadtester's closed gates answer 403.
+            Err(format!(
+                "{} {} 403 Forbidden: gate closed",
+                hook.name, hook.url
+            ))
+        } else if behaviour.failure_probability > 0.0
+            && self.rng.random::<f64>() < behaviour.failure_probability
+        {
+            Err(if gate {
+                format!("{} {} 403 Forbidden", hook.name, hook.url)
+            } else {
+                format!(
+                    "{} {} 500 Internal Server Error: command failed",
+                    hook.name, hook.url
+                )
+            })
+        } else {
+            Ok(())
+        };
+        self.calls.push((hook.name.clone(), result.clone()));
+        result.map_err(PortError::new)
+    }
+
+    fn call_event(&mut self, _url: &str, _payload: &WebhookPayload) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+/// Events, alerts, logs and analysis records, for the run's log. The engine
+/// borrows one recorder per port; they share the log, so entries keep the
+/// order they happened in.
+#[derive(Debug)]
+pub struct Recorder {
+    pub now: SimTime,
+    log: Rc<RefCell<Vec<LogEntry>>>,
+    pub failed_checks: Vec<FailedCheck>,
+    /// Whether to keep the log (single runs with reports) or only outcomes.
+    detail: bool,
+}
+
+impl Recorder {
+    pub fn new(log: Rc<RefCell<Vec<LogEntry>>>, detail: bool) -> Recorder {
+        Recorder {
+            now: SimTime::ZERO,
+            log,
+            failed_checks: Vec::new(),
+            detail,
+        }
+    }
+
+    fn push(&mut self, source: LogSource, level: &str, message: String) {
+        if self.detail {
+            self.log.borrow_mut().push(LogEntry {
+                at: self.now,
+                source,
+                level: level.to_owned(),
+                message,
+            });
+        }
+    }
+}
+
+impl Events for Recorder {
+    fn record(&mut self, _canary: &Canary, event: &Event) {
+        self.push(
+            LogSource::Event,
+            event.event_type.as_str(),
+            event.message.clone(),
+        );
+    }
+}
+
+impl Alerts for Recorder {
+    fn send(
+        &mut self,
+        provider: &CrossNamespaceRef,
+        notification: &Notification,
+    ) -> Result<(), PortError> {
+        let message = format!(
+            "{} → {}: {}",
+            notification.severity_label(),
+            provider.name,
+            notification.message
+        );
+        self.push(LogSource::Alert, "", message);
+        Ok(())
+    }
+
+    fn send_global(&mut self, notification: &Notification) -> Result<(), PortError> {
+        let message = format!(
+            "{} → global notifier: {}",
+            notification.severity_label(),
+            notification.message
+        );
+        self.push(LogSource::Alert, "", message);
+        Ok(())
+    }
+}
+
+impl Telemetry for Recorder {
+    fn interval(&mut self, _canary: &Canary, record: &AnalysisRecord) {
+        for check in &record.checks {
+            if matches!(check.result, CheckResult::Pass | CheckResult::Skipped) {
+                continue;
+            }
+            let reason = match (check.result, check.value) {
+                (CheckResult::Fail, Some(value)) => match (check.min, check.max) {
+                    (Some(min), _) if value < min => format!("{value:.2} < {min}"),
+                    (_, Some(max)) if value > max => format!("{value:.2} > {max}"),
+                    _ => format!("{value:.2} out of range"),
+                },
+                (CheckResult::NoData, _) => format!("no data: {}", check.message),
+                (CheckResult::Error, _) => format!("provider error: {}", check.message),
+                _ => check.message.clone(),
+            };
+            self.failed_checks.push(FailedCheck {
+                at: self.now,
+                check: check.name.clone(),
+                reason,
+            });
+        }
+    }
+
+    fn log(&mut self, _canary: &Canary, level: Level, message: &str) {
+        if level >= Level::Info {
+            self.push(LogSource::Log, &format!("{level:?}"), message.to_owned());
+        }
+    }
+}
+
+trait SeverityLabel {
+    fn severity_label(&self) -> String;
+}
+
+impl SeverityLabel for Notification {
+    fn severity_label(&self) -> String {
+        format!("{:?}", self.severity).to_lowercase()
+    }
+}
+
+/// The simulated API server's status subresource. It accepts every write;
+/// the run loop keeps the Canary, which the engine updates in place
+/// (`weir_engine::advance_in_place`), so there is nothing to copy.
+#[derive(Debug, Default)]
+pub struct SimStatus;
+
+impl StatusStore for SimStatus {
+    fn write_status(&mut self, _canary: &Canary) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    fn remove_finalizer(&mut self, _canary: &Canary) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+/// The virtual clock, as the engine reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct SimClock(pub SimTime);
+
+impl Clock for SimClock {
+    fn now(&self) -> Timestamp {
+        self.0.timestamp()
+    }
+}
+
+/// Seeded letters for session-affinity cookies.
+#[derive(Debug)]
+pub struct SimEntropy(pub ChaCha8Rng);
+
+impl Entropy for SimEntropy {
+    fn letters(&mut self, count: usize) -> String {
+        const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        (0..count)
+            .map(|_| char::from(LETTERS[self.0.random_range(0..LETTERS.len())]))
+            .collect()
+    }
+}
+
+/// Whether a phase means the canary is being analysed (load tests run).
+pub fn is_analysing(phase: CanaryPhase) -> bool {
+    matches!(
+        phase,
+        CanaryPhase::Progressing | CanaryPhase::WaitingPromotion | CanaryPhase::Waiting
+    )
+}
