@@ -449,10 +449,11 @@ impl Entropy for SimEntropy {
     }
 }
 
-/// Whether a phase means the canary is being analysed (load tests run).
+/// Whether a phase means the canary is being analysed, so that load tests
+/// (rollout webhooks) run against it. `Waiting` precedes the scale-up.
 pub fn is_analysing(phase: CanaryPhase) -> bool {
     matches!(
         phase,
-        CanaryPhase::Progressing | CanaryPhase::WaitingPromotion | CanaryPhase::Waiting
+        CanaryPhase::Progressing | CanaryPhase::WaitingPromotion
     )
 }
