@@ -1,5 +1,5 @@
 //! The simulated cluster: the target and primary Deployments, their pods,
-//! and an HPA, behind the engine's `Workloads` and `Scalers` ports.
+//! and an HPA, behind the engine's `Workloads` port.
 //!
 //! ```text
 //!   template change / scale up ──▶ new pods, each ready after a startup delay
@@ -20,9 +20,7 @@ use std::time::Duration;
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 use weir_api::Canary;
-use weir_engine::ports::{
-    DeploymentState, PortError, Revision, Role, Scalers, WorkloadState, Workloads,
-};
+use weir_engine::ports::{DeploymentState, PortError, Revision, Role, WorkloadState, Workloads};
 
 use crate::scenario::{Hpa, Pods, Startup};
 use crate::time::SimTime;
@@ -596,25 +594,5 @@ impl Workloads for SimCluster {
             Some(_) => Ok(()),
             None => self.scale_from_zero(canary),
         }
-    }
-}
-
-/// HPAs: the primary's is created by copying the target's; pausing is a
-/// no-op (an HPA leaves a 0-replica Deployment alone).
-impl Scalers for SimCluster {
-    fn reconcile_primary(
-        &mut self,
-        _canary: &Canary,
-        _initializing: bool,
-    ) -> Result<(), PortError> {
-        Ok(())
-    }
-
-    fn pause_target(&mut self, _canary: &Canary) -> Result<(), PortError> {
-        Ok(())
-    }
-
-    fn resume_target(&mut self, _canary: &Canary) -> Result<(), PortError> {
-        Ok(())
     }
 }

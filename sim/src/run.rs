@@ -178,7 +178,9 @@ struct World<'s> {
     routes_cache: Option<((u64, i32), Routes)>,
 }
 
-/// The HPAs live in the cluster; the engine's scaler calls are no-ops there.
+/// The HPAs live in the cluster (`SimCluster::autoscale`); the engine's
+/// scaler calls change nothing there: creating the primary's HPA copies the
+/// target's, and pausing an HPA is a no-op in Flagger too.
 #[derive(Debug, Default)]
 struct NoScalers;
 
