@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use weir_api::CanaryPhase;
 
 use crate::record::Verdict;
+use crate::report::format::{percent, seconds};
 use crate::report::{ExpectationResult, RunSummary, wilson_interval};
 use crate::run::{RunOptions, run};
 use crate::scenario::{Expectations, RateBounds, Scenario};
@@ -81,14 +82,16 @@ pub fn check(expect: &Expectations, outcomes: &[RunSummary]) -> Vec<ExpectationR
         let observed = if runs == 1 {
             let outcome = &outcomes[0];
             match outcome.verdict {
-                Verdict::Undecided => format!("undecided ({})", phase_name(outcome.final_phase)),
-                _ => phase_name(outcome.final_phase).to_owned(),
+                Verdict::Undecided => {
+                    format!("undecided ({})", CanaryPhase::as_str(outcome.final_phase))
+                }
+                _ => CanaryPhase::as_str(outcome.final_phase).to_owned(),
             }
         } else {
             format!("{matching} of {runs} runs")
         };
         results.push(ExpectationResult {
-            expectation: format!("outcome is {}", phase_name(expected)),
+            expectation: format!("outcome is {}", CanaryPhase::as_str(expected)),
             passed: runs > 0 && matching == runs,
             observed,
         });
@@ -110,8 +113,8 @@ pub fn check(expect: &Expectations, outcomes: &[RunSummary]) -> Vec<ExpectationR
             expectation: format!("decided within {within}"),
             passed: runs > 0 && passed,
             observed: match slowest.flatten() {
-                Some(time) if passed => format!("slowest decision after {}", minutes(time)),
-                Some(time) => format!("a decision took {}", minutes(time)),
+                Some(time) if passed => format!("slowest decision after {}", seconds(time)),
+                Some(time) => format!("a decision took {}", seconds(time)),
                 None => "a run never decided".to_owned(),
             },
         });
@@ -167,17 +170,4 @@ fn rate_expectation(name: &str, hits: usize, runs: usize, bounds: RateBounds) ->
             percent(high)
         ),
     }
-}
-
-fn percent(rate: f64) -> String {
-    format!("{:.1}%", rate * 100.0)
-}
-
-fn minutes(seconds: f64) -> String {
-    let seconds = seconds.round() as u64;
-    format!("{}m{:02}s", seconds / 60, seconds % 60)
-}
-
-fn phase_name(phase: CanaryPhase) -> &'static str {
-    phase.as_str()
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// `1234567` → `1,234,567`.
-pub(super) fn count(value: u64) -> String {
+pub(crate) fn count(value: u64) -> String {
     let digits = value.to_string();
     let mut text = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
@@ -19,7 +19,7 @@ pub(super) fn count(value: u64) -> String {
 
 /// A measured value with as many decimals as it needs to be read, and no
 /// trailing zeros: `97.8`, `99`, `512`, `0.0012`.
-pub(super) fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if !value.is_finite() {
         return value.to_string();
     }
@@ -51,7 +51,7 @@ pub(super) fn number(value: f64) -> String {
 }
 
 /// A value with its metric's unit: `97.8%`, `512ms`, `3.5 req`.
-pub(super) fn with_unit(value: f64, unit: &str) -> String {
+pub(crate) fn with_unit(value: f64, unit: &str) -> String {
     match unit {
         "" => number(value),
         // Units that read as part of the number.
@@ -61,12 +61,12 @@ pub(super) fn with_unit(value: f64, unit: &str) -> String {
 }
 
 /// A share as a percentage with one decimal: `0.0253` → `2.5%`.
-pub(super) fn percent(share: f64) -> String {
+pub(crate) fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
 /// A duration the way people say it: `45s`, `6m`, `6m30s`, `1h2m`, `1.5s`.
-pub(super) fn duration(duration: Duration) -> String {
+pub(crate) fn duration(duration: Duration) -> String {
     let total = duration.as_secs();
     let millis = duration.subsec_millis();
     if total == 0 {
@@ -96,22 +96,22 @@ pub(super) fn duration(duration: Duration) -> String {
 }
 
 /// [`duration`] from seconds (summaries store seconds).
-pub(super) fn seconds(seconds: f64) -> String {
+pub(crate) fn seconds(seconds: f64) -> String {
     duration(Duration::from_secs_f64(seconds.max(0.0)))
 }
 
 /// Seconds since the start as `+HH:MM:SS`, like the event log.
-pub(super) fn clock(seconds: f64) -> String {
+pub(crate) fn clock(seconds: f64) -> String {
     crate::time::SimTime::from_secs_f64(seconds).to_string()
 }
 
 /// Text for a Markdown table cell: pipes escaped, line breaks flattened.
-pub(super) fn markdown_cell(text: &str) -> String {
+pub(crate) fn markdown_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// Text for HTML element content and attribute values.
-pub(super) fn html(text: &str) -> String {
+pub(crate) fn html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

@@ -37,7 +37,7 @@ mod chart;
 mod distribution;
 mod events;
 mod font;
-mod format;
+pub(crate) mod format;
 mod plan;
 mod raster;
 mod suite;
