@@ -11,6 +11,7 @@
 //! | 2 | a file is unreadable or not YAML, or the command line is wrong |
 
 mod sim;
+mod tune;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,6 +47,13 @@ enum Command {
     /// synthetic traffic and metrics, in virtual time.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Sweep analysis parameters over a suite of simulated releases:
+    /// false rollbacks, missed regressions, times and blast radius per
+    /// config, the Pareto front, and the recommended analysis as a patch.
+    Tune(tune::TuneArgs),
+    /// Hold a Canary's analysis to budgets over a suite of simulated
+    /// releases; exits 1 when a budget is missed (for CI).
+    Check(tune::CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,6 +118,8 @@ fn main() -> ExitCode {
         Command::Crds => crds(),
         Command::Plan(args) => plan(&args),
         Command::Sim(command) => sim::sim(&command),
+        Command::Tune(args) => tune::tune(&args),
+        Command::Check(args) => tune::check(&args),
     };
     match result {
         Ok(code) => code,

@@ -33,6 +33,9 @@ pub(crate) struct RunArgs {
     /// Number of seeded runs (default: the scenario's `runs`).
     #[arg(long)]
     runs: Option<u32>,
+    /// Release this Canary manifest instead of the scenario's own.
+    #[arg(long, value_name = "FILE")]
+    canary: Option<PathBuf>,
     /// Directory for reports.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     out: PathBuf,
@@ -46,6 +49,9 @@ pub(crate) struct SuiteArgs {
     /// Runs per scenario (default: each scenario's `runs`).
     #[arg(long)]
     runs: Option<u32>,
+    /// Release this Canary manifest in every scenario instead of their own.
+    #[arg(long, value_name = "FILE")]
+    canary: Option<PathBuf>,
     /// Directory for reports.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     out: PathBuf,
@@ -64,7 +70,7 @@ pub(crate) fn sim(command: &SimCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = match weir_sim::load(&args.scenario) {
+    let scenario = match weir_sim::scenario::load_with(&args.scenario, args.canary.as_deref()) {
         Ok(scenario) => scenario,
         Err(error) => {
             eprint!("{}", error.render(false));
@@ -109,7 +115,7 @@ fn suite(args: &SuiteArgs) -> anyhow::Result<ExitCode> {
     let mut scenarios = Vec::new();
     let mut problems = String::new();
     for path in &paths {
-        match weir_sim::load(path) {
+        match weir_sim::scenario::load_with(path, args.canary.as_deref()) {
             Ok(scenario) => scenarios.push(scenario),
             Err(error) => problems.push_str(&error.render(false)),
         }

@@ -22,6 +22,7 @@
 
 pub mod batch;
 pub mod cluster;
+pub mod input;
 pub mod model;
 pub mod plan;
 pub mod ports;
@@ -30,7 +31,9 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod time;
+pub mod tune;
 
+pub use input::InputError;
 pub use plan::{Plan, PlanError, PlanOptions, Step, plan};
 pub use record::RunRecord;
 pub use run::{RunOptions, run};

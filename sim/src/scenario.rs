@@ -21,15 +21,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use weir_api::checks::{FieldPath, PathSegment};
 use weir_api::{Canary, CanaryPhase, MetricTemplate, Provider};
 use weir_engine::EngineConfig;
-use weir_validate::convert::{Anchor, SpanIndex};
+use weir_validate::Severity;
+use weir_validate::convert::SpanIndex;
 use weir_validate::yaml::{self, Node};
-use weir_validate::{Diagnostic, FileOutcome, FileReport, Report, Severity};
 
+use crate::input::{Checker, Format, InputError};
 use crate::model::{ErrorModel, LatencyModel, ModelError, Process, RateModel};
 use crate::time::Span;
 
@@ -48,6 +48,9 @@ pub struct Scenario {
     pub runs: u32,
     /// Virtual time after which a run stops, decided or not.
     pub duration: Duration,
+    /// Whether the file set `duration` (otherwise it follows the Canary's
+    /// interval, see [`Scenario::default_duration`]).
+    pub duration_explicit: bool,
     pub cluster: Cluster,
     pub traffic: Traffic,
     pub revisions: BTreeMap<String, Revision>,
@@ -58,9 +61,18 @@ pub struct Scenario {
     pub expect: Expectations,
 }
 
+impl Scenario {
+    /// How long a scenario without `duration` runs: long enough for any
+    /// sane rollout, an hour past the release or 100 analysis intervals,
+    /// whichever is longer.
+    pub fn default_duration(release_at: Duration, interval: Duration) -> Duration {
+        release_at + Duration::from_secs(3600).max(interval * 100)
+    }
+}
+
 /// Whether the revision under test is good, as the scenario's author knows
 /// and the engine must find out. Threshold tuning scores configs on it.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum GroundTruth {
     Healthy,
@@ -73,8 +85,10 @@ pub enum GroundTruth {
 struct ScenarioFile {
     name: Option<String>,
     description: String,
-    /// A path (relative to the scenario file) or the Canary inline.
-    canary: Json,
+    /// A path (relative to the scenario file) or the Canary inline. A
+    /// suite for `weir tune` leaves it out: the Canary under test comes
+    /// from the command line.
+    canary: Option<Json>,
     #[serde(default)]
     metric_templates: Vec<Json>,
     /// The controller's `-mesh-provider` (default istio, as Flagger).
@@ -414,60 +428,24 @@ pub struct RateBounds {
 }
 
 /// A scenario that cannot run, with every problem found.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", self.render(false))]
-pub struct ScenarioError {
-    pub report: Report,
-}
-
-impl ScenarioError {
-    /// The problems as `weir validate` prints them: file:line:col, the source
-    /// line, what is wrong and how to fix it.
-    pub fn render(&self, color: bool) -> String {
-        weir_validate::render_human(
-            &self.report,
-            &weir_validate::RenderOptions {
-                color,
-                quiet: true,
-                verbose: false,
-            },
-        )
-    }
-
-    fn single(file: &str, message: String, help: &str) -> ScenarioError {
-        ScenarioError {
-            report: Report {
-                files: vec![FileReport {
-                    file: file.to_owned(),
-                    outcome: FileOutcome::Unreadable,
-                    documents: Vec::new(),
-                    diagnostics: vec![Diagnostic {
-                        file: file.to_owned(),
-                        line: 0,
-                        column: 0,
-                        end_line: 0,
-                        end_column: 0,
-                        severity: Severity::Error,
-                        code: "scenario.file".to_owned(),
-                        path: String::new(),
-                        message,
-                        help: Some(help.to_owned()),
-                        kind: None,
-                        name: None,
-                    }],
-                    source: None,
-                }],
-            },
-        }
-    }
-}
+pub type ScenarioError = InputError;
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, None)
+}
+
+/// Reads and checks a scenario file, releasing the Canary in `canary` (a
+/// manifest file) instead of the scenario's own, when given. Everything
+/// the scenario says about the Canary (faults on its metrics, its
+/// webhooks, the release after its initialization) is checked against
+/// the one used.
+pub fn load_with(path: &Path, canary: Option<&Path>) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|error| {
-        ScenarioError::single(
+        ScenarioError::whole_file(
             &file,
+            "scenario.file",
             format!("cannot read the scenario: {error}"),
             "check the path",
         )
@@ -476,7 +454,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".to_owned());
-    let mut scenario = parse(&file, &text, path.parent(), &stem)?;
+    let mut scenario = parse_with(&file, &text, path.parent(), &stem, canary)?;
     scenario.path = Some(path.to_owned());
     Ok(scenario)
 }
@@ -488,207 +466,43 @@ pub fn parse(
     base: Option<&Path>,
     default_name: &str,
 ) -> Result<Scenario, ScenarioError> {
-    let mut checker = Checker {
-        file: file.to_owned(),
-        diagnostics: Vec::new(),
-        extra_files: Vec::new(),
-    };
-    let stream = yaml::parse(text);
-    if let Some(error) = &stream.error {
-        checker.diagnostics.push(checker.diagnostic(
-            weir_validate::yaml::Span {
-                start: error.position,
-                end: error.position,
-            },
-            "yaml.syntax",
-            &FieldPath::default(),
-            error.message.clone(),
-            "fix the YAML syntax here",
-        ));
-        return Err(checker.into_error(text));
-    }
-    let documents: Vec<_> = stream
-        .documents
-        .iter()
-        .filter(|document| !document.is_empty())
-        .collect();
-    let [document] = documents.as_slice() else {
-        return Err(ScenarioError::single(
-            file,
-            format!(
-                "a scenario file holds exactly one YAML document, this one has {}",
-                documents.len()
-            ),
-            "put each scenario in a file of its own",
-        ));
-    };
-    let Some(root) = &document.root else {
-        return Err(ScenarioError::single(
-            file,
-            "the scenario is not a YAML mapping".to_owned(),
-            "see scenarios/README.md for the format",
-        ));
-    };
-    for issue in &document.issues {
-        checker.push_at(
-            issue.span,
-            issue.code,
-            &issue.path,
-            issue.message.clone(),
-            issue.help.as_deref().unwrap_or(""),
-            issue.severity,
-        );
-    }
-    let converted = weir_validate::convert::to_json(root);
-    let index = converted.index;
-    let parsed: Result<ScenarioFile, _> = serde_path_to_error::deserialize(&converted.json);
-    let scenario_file = match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => {
-            checker.serde_error(&index, &error);
-            return Err(checker.into_error(text));
-        }
-    };
-    let scenario = checker.compile(scenario_file, root, &index, base, default_name);
+    parse_with(file, text, base, default_name, None)
+}
+
+/// [`parse`], with the Canary of the file `canary` instead of the
+/// scenario's own when given.
+pub fn parse_with(
+    file: &str,
+    text: &str,
+    base: Option<&Path>,
+    default_name: &str,
+    canary: Option<&Path>,
+) -> Result<Scenario, ScenarioError> {
+    let mut checker = Checker::new(file, FORMAT);
+    let document = checker.read(text)?;
+    let scenario_file: ScenarioFile = checker.deserialize(&document)?;
+    let scenario = checker.compile(
+        scenario_file,
+        &document.root,
+        &document.index,
+        base,
+        default_name,
+        canary,
+    );
     match scenario {
         Some(scenario) if !checker.has_errors() => Ok(scenario),
         _ => Err(checker.into_error(text)),
     }
 }
 
-/// Collects diagnostics while checking one scenario file.
-struct Checker {
-    file: String,
-    diagnostics: Vec<Diagnostic>,
-    /// Reports of files the scenario references (a Canary by path).
-    extra_files: Vec<FileReport>,
-}
+/// Scenario files, for their diagnostics.
+const FORMAT: Format = Format {
+    kind: "Scenario",
+    code: "scenario",
+    reference: "scenarios/README.md",
+};
 
 impl Checker {
-    fn has_errors(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .chain(self.extra_files.iter().flat_map(|file| &file.diagnostics))
-            .any(|diagnostic| diagnostic.severity == Severity::Error)
-    }
-
-    fn into_error(self, text: &str) -> ScenarioError {
-        let mut diagnostics = self.diagnostics;
-        diagnostics.sort_by_key(|diagnostic| (diagnostic.line, diagnostic.column));
-        let mut files = vec![FileReport {
-            file: self.file,
-            outcome: FileOutcome::Parsed,
-            documents: Vec::new(),
-            diagnostics,
-            source: Some(text.to_owned()),
-        }];
-        files.extend(self.extra_files);
-        ScenarioError {
-            report: Report { files },
-        }
-    }
-
-    fn diagnostic(
-        &self,
-        span: weir_validate::yaml::Span,
-        code: &str,
-        path: &FieldPath,
-        message: String,
-        help: &str,
-    ) -> Diagnostic {
-        Diagnostic {
-            file: self.file.clone(),
-            line: span.start.line,
-            column: span.start.column,
-            end_line: span.end.line,
-            end_column: span.end.column.max(span.start.column + 1),
-            severity: Severity::Error,
-            code: code.to_owned(),
-            path: path.to_string(),
-            message,
-            help: (!help.is_empty()).then(|| help.to_owned()),
-            kind: Some("Scenario".to_owned()),
-            name: None,
-        }
-    }
-
-    fn push_at(
-        &mut self,
-        span: weir_validate::yaml::Span,
-        code: &str,
-        path: &FieldPath,
-        message: String,
-        help: &str,
-        severity: Severity,
-    ) {
-        let mut diagnostic = self.diagnostic(span, code, path, message, help);
-        diagnostic.severity = severity;
-        self.diagnostics.push(diagnostic);
-    }
-
-    /// An error about the field at `path`.
-    fn error(&mut self, index: &SpanIndex, path: &str, message: String, help: &str) {
-        let path = FieldPath::parse(path);
-        let span = index.locate(&path, Anchor::Value);
-        self.push_at(
-            span,
-            "scenario.value",
-            &path,
-            message,
-            help,
-            Severity::Error,
-        );
-    }
-
-    /// Turns serde's complaint into a located diagnostic. serde stops at the
-    /// first problem; fixing it reveals the next, as with compilers.
-    fn serde_error(
-        &mut self,
-        index: &SpanIndex,
-        error: &serde_path_to_error::Error<serde_json::Error>,
-    ) {
-        let mut path = field_path(error.path());
-        let message = error.inner().to_string();
-        let (code, anchor, help) = if let Some(field) = quoted_after(&message, "unknown field `") {
-            path = path.field(&field);
-            let expected = message
-                .split_once(", expected ")
-                .map(|(_, expected)| expected.to_owned())
-                .unwrap_or_default();
-            let help = match closest(&field, &expected) {
-                Some(close) => format!("did you mean `{close}`? expected {expected}"),
-                None => format!("remove it; expected {expected}"),
-            };
-            ("scenario.unknown-field", Anchor::Key, help)
-        } else if let Some(field) = quoted_after(&message, "missing field `") {
-            path = path.field(&field);
-            (
-                "scenario.missing-field",
-                Anchor::Key,
-                format!("add `{field}`; see scenarios/README.md"),
-            )
-        } else if message.contains("unknown variant") {
-            (
-                "scenario.unknown-value",
-                Anchor::Value,
-                "use one of the values listed".to_owned(),
-            )
-        } else {
-            (
-                "scenario.value",
-                Anchor::Value,
-                "see scenarios/README.md for the format".to_owned(),
-            )
-        };
-        let span = index.locate(&path, anchor);
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        self.push_at(span, code, &path, message, &help, Severity::Error);
-    }
-
     /// Checks values and cross-references, and resolves the Canary.
     fn compile(
         &mut self,
@@ -697,8 +511,23 @@ impl Checker {
         index: &SpanIndex,
         base: Option<&Path>,
         default_name: &str,
+        canary_override: Option<&Path>,
     ) -> Option<Scenario> {
-        let canary = self.canary(&file.canary, root, index, base);
+        let canary = match (canary_override, &file.canary) {
+            (Some(path), _) => self.manifest_file(path, index, "canary", "Canary"),
+            (None, Some(source)) => self.canary(source, root, index, base),
+            (None, None) => {
+                self.error(
+                    index,
+                    "",
+                    "the scenario names no Canary".to_owned(),
+                    "add `canary: <path>` (or the Canary inline), or pass the Canary to test with `--canary FILE`",
+                );
+                Vec::new()
+            }
+        }
+        .into_iter()
+        .next();
         let templates = self.templates(&file.metric_templates, root, index, base);
         let config = EngineConfig {
             mesh_provider: file.mesh_provider.unwrap_or(Provider::Istio),
@@ -970,9 +799,7 @@ impl Checker {
         }
         let name = file.name.unwrap_or_else(|| default_name.to_owned());
         let duration = file.duration.map_or(
-            // Long enough for any sane rollout: an hour past the release, or
-            // 100 intervals, whichever is longer.
-            file.release.at.0 + Duration::from_secs(3600).max(interval * 100),
+            Scenario::default_duration(file.release.at.0, interval),
             |span| span.0,
         );
         Some(Scenario {
@@ -986,6 +813,7 @@ impl Checker {
             seed: file.seed,
             runs: file.runs,
             duration,
+            duration_explicit: file.duration.is_some(),
             cluster: file.cluster,
             traffic: file.traffic,
             revisions: file.revisions,
@@ -1066,10 +894,8 @@ impl Checker {
         root: &Node,
         index: &SpanIndex,
         base: Option<&Path>,
-    ) -> Option<Canary> {
+    ) -> Vec<Canary> {
         self.manifest(source, root.get("canary"), index, base, "canary", "Canary")
-            .into_iter()
-            .next()
     }
 
     fn templates(
@@ -1097,6 +923,34 @@ impl Checker {
         Some(templates)
     }
 
+    /// Decodes the manifests of `kind` in the file at `resolved`, after
+    /// validating it; its problems are reported against that file.
+    fn manifest_file<T: serde::de::DeserializeOwned>(
+        &mut self,
+        resolved: &Path,
+        index: &SpanIndex,
+        path: &str,
+        kind: &str,
+    ) -> Vec<T> {
+        let report = weir_validate::validate_path(resolved, &weir_validate::Options::default());
+        let failed = report.error_count() > 0;
+        let text = report.source.clone().unwrap_or_default();
+        self.extra_files.push(report);
+        if failed {
+            return Vec::new();
+        }
+        let found: Vec<T> = weir_validate::decode_all(&text, kind);
+        if found.is_empty() {
+            self.error(
+                index,
+                path,
+                format!("{} holds no {kind}", resolved.display()),
+                &format!("point `{path}` at a file with a {kind}"),
+            );
+        }
+        found
+    }
+
     /// Decodes the manifests of `kind` that `source` (a path or an inline
     /// object) holds, after validating them.
     fn manifest<T: serde::de::DeserializeOwned>(
@@ -1112,23 +966,7 @@ impl Checker {
         match (source, node) {
             (Json::String(relative), _) => {
                 let resolved = base.unwrap_or(Path::new(".")).join(relative);
-                let report = weir_validate::validate_path(&resolved, &options);
-                let failed = report.error_count() > 0;
-                let text = report.source.clone().unwrap_or_default();
-                self.extra_files.push(report);
-                if failed {
-                    return Vec::new();
-                }
-                let found: Vec<T> = weir_validate::decode_all(&text, kind);
-                if found.is_empty() {
-                    self.error(
-                        index,
-                        path,
-                        format!("{} holds no {kind}", resolved.display()),
-                        &format!("point `{path}` at a file with a {kind}"),
-                    );
-                }
-                found
+                self.manifest_file(&resolved, index, path, kind)
             }
             (Json::Object(object), Some(node)) => {
                 let diagnostics = weir_validate::validate_embedded(&self.file, node, &options);
@@ -1170,37 +1008,70 @@ impl Checker {
     }
 }
 
-/// serde_path_to_error's path as a weir field path.
-fn field_path(path: &serde_path_to_error::Path) -> FieldPath {
-    let mut segments = Vec::new();
-    for segment in path.iter() {
-        match segment {
-            serde_path_to_error::Segment::Seq { index } => {
-                segments.push(PathSegment::Index(*index));
-            }
-            serde_path_to_error::Segment::Map { key } => {
-                segments.push(PathSegment::Field(key.clone()));
-            }
-            serde_path_to_error::Segment::Enum { variant } => {
-                segments.push(PathSegment::Field(variant.clone()));
-            }
-            serde_path_to_error::Segment::Unknown => {}
+/// Reads every scenario (`*.yaml`, in name order) of the directory `suite`,
+/// all of them before running any: a typo should not cost a suite's worth
+/// of waiting. With `canary`, that Canary is released in each.
+pub fn load_suite(suite: &Path, canary: Option<&Path>) -> Result<Vec<Scenario>, ScenarioError> {
+    let name = suite.display().to_string();
+    let entries = std::fs::read_dir(suite).map_err(|error| {
+        ScenarioError::whole_file(
+            &name,
+            "suite.unreadable",
+            format!("cannot read the suite directory: {error}"),
+            "pass a directory of scenario files",
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yaml")
+        })
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(ScenarioError::whole_file(
+            &name,
+            "suite.empty",
+            "the suite holds no scenario (*.yaml)".to_owned(),
+            "put scenario files in it; see scenarios/README.md",
+        ));
+    }
+    let mut scenarios = Vec::new();
+    let mut problems = Vec::new();
+    for path in &paths {
+        match load_with(path, canary) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(error) => problems.push(error),
         }
     }
-    FieldPath(segments)
+    if problems.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(InputError::combine(problems))
+    }
 }
 
-/// The text between `prefix` and the next backtick.
-fn quoted_after(message: &str, prefix: &str) -> Option<String> {
-    let start = message.find(prefix)? + prefix.len();
-    let end = message[start..].find('`')?;
-    Some(message[start..start + end].to_owned())
-}
-
-/// The expected field closest to a misspelt one.
-fn closest(field: &str, expected: &str) -> Option<String> {
-    let candidates = expected
-        .split(['`', ',', ' '])
-        .filter(|candidate| !candidate.is_empty() && *candidate != "or");
-    weir_validate::suggest::closest(field, candidates).map(str::to_owned)
+/// Reads a Canary manifest file, checked as `weir validate` checks it.
+pub fn load_canary(path: &Path) -> Result<Canary, ScenarioError> {
+    let report = weir_validate::validate_path(path, &weir_validate::Options::default());
+    let name = path.display().to_string();
+    if report.error_count() > 0 {
+        return Err(InputError {
+            report: weir_validate::Report {
+                files: vec![report],
+            },
+        });
+    }
+    let text = report.source.clone().unwrap_or_default();
+    let mut canaries: Vec<Canary> = weir_validate::decode_all(&text, "Canary");
+    match canaries.len() {
+        1 => Ok(canaries.remove(0)),
+        found => Err(ScenarioError::whole_file(
+            &name,
+            "canary.count",
+            format!("the file holds {found} Canaries, not one"),
+            "pass a file with exactly the one Canary to test",
+        )),
+    }
 }

@@ -43,6 +43,7 @@ mod raster;
 mod suite;
 mod summary;
 mod timeline;
+pub mod tune;
 
 #[cfg(test)]
 mod fixtures;
@@ -154,14 +155,14 @@ pub fn write_suite_index(
     Ok(vec![html_path, markdown_path])
 }
 
-fn create_directory(directory: &Path) -> Result<(), ReportError> {
+pub(crate) fn create_directory(directory: &Path) -> Result<(), ReportError> {
     std::fs::create_dir_all(directory).map_err(|source| ReportError::Io {
         path: directory.to_owned(),
         source,
     })
 }
 
-fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), ReportError> {
+pub(crate) fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), ReportError> {
     std::fs::write(path, contents).map_err(|source| ReportError::Io {
         path: path.to_owned(),
         source,
@@ -169,7 +170,10 @@ fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), ReportError
 }
 
 /// Pretty JSON with a final newline, so the files diff and `cat` cleanly.
-fn to_json<T: serde::Serialize + ?Sized>(value: &T, path: &Path) -> Result<String, ReportError> {
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    path: &Path,
+) -> Result<String, ReportError> {
     let mut json = serde_json::to_string_pretty(value).map_err(|source| ReportError::Json {
         path: path.to_owned(),
         source,
