@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use weir_sim::batch;
 use weir_sim::report::{ExpectationResult, RunSummary, SuiteEntry};
@@ -98,32 +97,13 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn suite(args: &SuiteArgs) -> anyhow::Result<ExitCode> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.directory)
-        .with_context(|| format!("cannot read {}", args.directory.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "yaml")
-        })
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        anyhow::bail!("{} holds no scenario (*.yaml)", args.directory.display());
-    }
-    // Check every scenario before running any: a typo should not cost a
-    // suite's worth of waiting.
-    let mut scenarios = Vec::new();
-    let mut problems = String::new();
-    for path in &paths {
-        match weir_sim::scenario::load_with(path, args.canary.as_deref()) {
-            Ok(scenario) => scenarios.push(scenario),
-            Err(error) => problems.push_str(&error.render(false)),
+    let scenarios = match weir_sim::scenario::load_suite(&args.directory, args.canary.as_deref()) {
+        Ok(scenarios) => scenarios,
+        Err(error) => {
+            eprint!("{}", error.render(false));
+            return Ok(ExitCode::from(EXIT_BAD_SCENARIO));
         }
-    }
-    if !problems.is_empty() {
-        eprint!("{problems}");
-        return Ok(ExitCode::from(EXIT_BAD_SCENARIO));
-    }
+    };
     let total_runs: u64 = scenarios
         .iter()
         .map(|scenario| u64::from(args.runs.unwrap_or(scenario.runs).max(1)))

@@ -73,7 +73,8 @@ struct SweepArgs {
 
 #[derive(Debug, clap::Args)]
 struct MergeArgs {
-    /// The shards' results files.
+    /// The shards' results files; a directory stands for every
+    /// `results-shard-*.json` in it.
     #[arg(required = true, value_name = "RESULTS")]
     files: Vec<PathBuf>,
     /// Rank by these budgets.
@@ -280,15 +281,38 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         Ok(budgets) => budgets,
         Err(error) => return Ok(bad_input(&error)),
     };
-    let mut parts = Vec::new();
+    let mut files = Vec::new();
     for path in &args.files {
+        if path.is_dir() {
+            let mut shards: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|file| {
+                    file.file_name()
+                        .and_then(|name| name.to_str())
+                        .is_some_and(|name| {
+                            name.starts_with("results-shard-") && name.ends_with(".json")
+                        })
+                })
+                .collect();
+            if shards.is_empty() {
+                anyhow::bail!("{} holds no results-shard-*.json", path.display());
+            }
+            shards.sort();
+            files.extend(shards);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut parts = Vec::new();
+    for path in &files {
         parts.push((path.display().to_string(), Results::read(path)?));
     }
     let merged = Results::merge(parts)?;
     let findings = report::write(&merged, budgets.as_ref(), &args.out)?;
     let mut text = format!(
         "merged {} files: {} of {} units\n",
-        args.files.len(),
+        files.len(),
         merged.units.len(),
         merged.unit_count()
     );

@@ -220,3 +220,230 @@ fn plan_refuses_an_invalid_canary_with_its_diagnostics() {
         stdout(&output)
     );
 }
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("weir-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    directory
+}
+
+#[test]
+fn check_passes_the_podinfo_config_and_fails_a_trigger_happy_one_on_the_tuning_suite() {
+    let check = |canary: &str| {
+        weir(&[
+            "check",
+            "--canary",
+            &scenario(canary),
+            "--suite",
+            &scenario("tuning/suite"),
+            "--budgets",
+            &scenario("tuning/budgets.yaml"),
+            "--runs",
+            "20",
+        ])
+    };
+    let good = check("canaries/podinfo.yaml");
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&good),
+        stderr(&good)
+    );
+    assert!(stdout(&good).contains("PASS: every budget is met"));
+    let bad = check("tuning/canaries/trigger-happy.yaml");
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&bad),
+        stderr(&bad)
+    );
+    let text = stdout(&bad);
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("false rollback rate") && line.ends_with("FAIL")),
+        "{text}"
+    );
+    assert!(
+        text.contains("05-warmup-errors: 20 of 20 runs wrong"),
+        "{text}"
+    );
+}
+
+#[test]
+fn tune_refuses_a_bad_space_before_running_anything() {
+    let out = scratch("bad-space");
+    let space = out.with_extension("yaml");
+    std::fs::write(&space, "treshold: [1, 5]\n").expect("writable");
+    let output = weir(&[
+        "tune",
+        "--canary",
+        &scenario("canaries/podinfo.yaml"),
+        "--suite",
+        &scenario("tuning/suite"),
+        "--space",
+        &space.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did you mean `threshold`?"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !out.exists(),
+        "nothing may be written before the input is valid"
+    );
+    let _ = std::fs::remove_file(space);
+}
+
+#[test]
+fn tune_shards_merge_into_the_report_of_an_unsharded_run() {
+    let root = scratch("shards");
+    let space = root.join("space.yaml");
+    std::fs::create_dir_all(&root).expect("writable");
+    std::fs::write(&space, "threshold: [1, 5]\n").expect("writable");
+    let tune = |out: &str, shard: Option<&str>| {
+        let mut args = vec![
+            "tune".to_owned(),
+            "--canary".to_owned(),
+            scenario("canaries/podinfo.yaml"),
+            "--suite".to_owned(),
+            scenario("tuning/suite"),
+            "--space".to_owned(),
+            space.display().to_string(),
+            "--runs".to_owned(),
+            "3".to_owned(),
+            "--out".to_owned(),
+            root.join(out).display().to_string(),
+        ];
+        if let Some(shard) = shard {
+            args.extend(["--shard".to_owned(), shard.to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = weir(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&output),
+            stderr(&output)
+        );
+    };
+    tune("single", None);
+    tune("shards", Some("0/2"));
+    tune("shards", Some("1/2"));
+    let shard = |index: u32| {
+        root.join(format!("shards/results-shard-{index}-of-2.json"))
+            .display()
+            .to_string()
+    };
+    let merged = root.join("merged").display().to_string();
+    let output = weir(&["tune", "merge", &shard(0), &shard(1), "--out", &merged]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // A directory stands for its shards, as in deploy/tune/merge-job.yaml.
+    let from_directory = root.join("from-directory").display().to_string();
+    let shards = root.join("shards").display().to_string();
+    let output = weir(&["tune", "merge", &shards, "--out", &from_directory]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read(root.join("from-directory/tune.md")).expect("report"),
+        std::fs::read(root.join("merged/tune.md")).expect("report")
+    );
+    for file in [
+        "results.json",
+        "tune.md",
+        "ranking.csv",
+        "recommended.patch.yaml",
+        "pareto.svg",
+    ] {
+        let single = std::fs::read(root.join("single").join(file)).expect("single run file");
+        let merged = std::fs::read(root.join("merged").join(file)).expect("merged file");
+        assert!(single == merged, "{file} differs");
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_sweep_and_leaves_a_report_that_says_what_is_missing() {
+    let out = scratch("interrupted");
+    let child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args([
+            "tune",
+            "--canary",
+            &scenario("canaries/podinfo.yaml"),
+            "--suite",
+            &scenario("tuning/suite"),
+            // Hours of work: it cannot finish before the interrupt.
+            "--runs",
+            "1000000",
+            "--out",
+            &out.display().to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run weir");
+    // Past loading the suite and into the sweep.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let signalled = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().expect("weir exits");
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "Ctrl-C took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("rerun with --resume"),
+        "{}",
+        stderr(&output)
+    );
+    let report = std::fs::read_to_string(out.join("tune.md")).expect("a report");
+    assert!(
+        report.contains("## Incomplete: 1,215 of 1,215 units did not run"),
+        "{report}"
+    );
+    assert!(out.join("results.json").is_file());
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn the_tuning_job_manifests_use_only_flags_weir_tune_has() {
+    for (manifest, help_args) in [
+        ("job.yaml", vec!["tune", "--help"]),
+        ("merge-job.yaml", vec!["tune", "merge", "--help"]),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../deploy/tune")
+            .join(manifest);
+        let text = std::fs::read_to_string(&path).expect("the manifest exists");
+        let help = stdout(&weir(&help_args));
+        let flags: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("- --"))
+            .map(|flag| flag.split('=').next().unwrap_or(flag))
+            .collect();
+        assert!(flags.len() >= 2, "{manifest}: no flags found");
+        for flag in flags {
+            assert!(
+                help.contains(&format!("--{flag} ")) || help.contains(&format!("--{flag}\n")),
+                "{manifest} passes --{flag}, which `weir {}` does not have:\n{help}",
+                help_args[..help_args.len() - 1].join(" ")
+            );
+        }
+    }
+}

@@ -290,7 +290,10 @@ impl Checker {
         let mut path = field_path(error.path());
         let message = error.inner().to_string();
         let (code, anchor, help) = if let Some(field) = quoted_after(&message, "unknown field `") {
-            path = path.field(&field);
+            // serde_path_to_error's path already ends at an unknown key.
+            if path.0.last() != Some(&PathSegment::Field(field.clone())) {
+                path = path.field(&field);
+            }
             let expected = message
                 .split_once(", expected ")
                 .map(|(_, expected)| expected.to_owned())

@@ -229,3 +229,73 @@ fn unmeasured(name: &str, limit: String) -> BudgetResult {
         inconclusive: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(false_rollbacks: u64, runs: u64) -> ConfigScore {
+        let rate = crate::report::Rate::new(false_rollbacks, runs);
+        ConfigScore {
+            config: 0,
+            false_rollback: Some(Estimate {
+                value: rate.value,
+                lower: rate.lower,
+                upper: rate.upper,
+                count: false_rollbacks,
+                runs,
+            }),
+            stalled: 0,
+            miss: None,
+            time_to_promote: None,
+            time_to_promote_p95: None,
+            time_to_detect: None,
+            time_to_detect_p95: None,
+            blast_radius: None,
+            blast_radius_p95: None,
+            scenarios: Vec::new(),
+            pareto: true,
+            changes: 0,
+            rank: 1,
+            budgets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_estimate_within_the_budget_passes_and_says_when_the_interval_is_not_conclusive() {
+        let budgets = parse("budgets.yaml", "maxFalseRollbackRate: 0.02\n").expect("valid");
+        let verdict = &budgets.evaluate(&score(1, 100))[0];
+        assert!(verdict.passed);
+        assert!(
+            verdict.inconclusive,
+            "1 of 100 reaches past 2%: {verdict:?}"
+        );
+        let verdict = &budgets.evaluate(&score(10, 10_000))[0];
+        assert!(verdict.passed && !verdict.inconclusive, "{verdict:?}");
+        assert!(!budgets.evaluate(&score(3, 100))[0].passed);
+    }
+
+    #[test]
+    fn deciding_on_the_upper_bound_needs_enough_runs_to_be_sure() {
+        let budgets = parse(
+            "budgets.yaml",
+            "maxFalseRollbackRate: 0.02\ndecideOn: upperBound\n",
+        )
+        .expect("valid");
+        assert!(!budgets.evaluate(&score(1, 100))[0].passed);
+        assert!(budgets.evaluate(&score(10, 10_000))[0].passed);
+    }
+
+    #[test]
+    fn a_budget_the_suite_cannot_measure_fails() {
+        let budgets =
+            parse("budgets.yaml", "maxMissRate: 0.1\nmaxTimeToDetect: 10m\n").expect("valid");
+        let verdicts = budgets.evaluate(&score(0, 100));
+        assert_eq!(verdicts.len(), 2);
+        assert!(
+            verdicts
+                .iter()
+                .all(|verdict| !verdict.passed && verdict.observed == "not measured")
+        );
+    }
+}

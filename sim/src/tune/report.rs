@@ -645,7 +645,8 @@ fn patch(canary: &Canary, config: &Config, score: &ConfigScore, results: &Result
     if metrics_changed {
         analysis.insert("metrics".into(), json!(tuned.metrics));
     }
-    let patch = json!({"spec": {"analysis": analysis}});
+    let mut patch = json!({"spec": {"analysis": analysis}});
+    whole_numbers(&mut patch);
     let body = serde_saphyr::to_string(&patch)
         .unwrap_or_else(|error| format!("# cannot write the patch: {error}\n"));
     let mut text = format!(
@@ -673,6 +674,25 @@ fn patch(canary: &Canary, config: &Config, score: &ConfigScore, results: &Result
         text.push('\n');
     }
     text
+}
+
+/// `98.0` → `98`: bounds are written the way Canary authors write them.
+fn whole_numbers(value: &mut Json) {
+    match value {
+        Json::Number(number) => {
+            if let Some(float) = number.as_f64()
+                && number.is_f64()
+                && float.fract() == 0.0
+                && float.abs() < 1e15
+            {
+                // Exact: a whole float below 2^53.
+                *value = json!(float as i64);
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Json::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// The findings in a few lines, for the terminal.

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use super::budgets::{BudgetResult, Budgets};
 use super::results::{Results, RunOutcome};
+use super::space::Config;
 use crate::record::Verdict;
 use crate::report::{Quantiles, Rate, Z_95, quantile};
 use crate::scenario::GroundTruth;
@@ -119,6 +120,9 @@ pub struct ConfigScore {
     /// Per scenario, in the suite's order.
     pub scenarios: Vec<ScenarioOutcomes>,
     pub pareto: bool,
+    /// How many swept parameters differ from the Canary's own analysis:
+    /// among equals, the smallest change is recommended.
+    pub changes: usize,
     /// 1 is the recommended config.
     pub rank: usize,
     /// Verdicts of the budgets, if any were given.
@@ -159,10 +163,14 @@ pub fn score(results: &Results, budgets: Option<&Budgets>) -> Vec<ConfigScore> {
         .iter()
         .map(|scenario| scenario.ground_truth)
         .collect();
+    let changes = changes_from_canary(results);
     let mut scores: Vec<ConfigScore> = results
         .complete_configs()
         .into_iter()
-        .map(|(config, units)| score_config(config, &truths, &units))
+        .map(|(config, units)| ConfigScore {
+            changes: changes[config],
+            ..score_config(config, &truths, &units)
+        })
         .collect();
     if let Some(budgets) = budgets {
         for score in &mut scores {
@@ -182,15 +190,17 @@ pub fn score(results: &Results, budgets: Option<&Budgets>) -> Vec<ConfigScore> {
         let accuracy = a
             .error_rate()
             .total_cmp(&b.error_rate())
-            .then(objectives_of(a)[2].total_cmp(&objectives_of(b)[2]));
-        let speed = objectives_of(a)[3].total_cmp(&objectives_of(b)[3]);
+            .then(a.objectives()[2].total_cmp(&b.objectives()[2]));
+        let speed = a.objectives()[3].total_cmp(&b.objectives()[3]);
         let within = a.budgets_missed().cmp(&b.budgets_missed());
         let preference = if by_budget {
             within.then(speed).then(accuracy)
         } else {
             accuracy.then(speed)
         };
-        preference.then(a.config.cmp(&b.config))
+        preference
+            .then(a.changes.cmp(&b.changes))
+            .then(a.config.cmp(&b.config))
     });
     for (rank, position) in order.into_iter().enumerate() {
         scores[position].rank = rank + 1;
@@ -198,8 +208,44 @@ pub fn score(results: &Results, budgets: Option<&Budgets>) -> Vec<ConfigScore> {
     scores
 }
 
-fn objectives_of(score: &ConfigScore) -> [f64; 4] {
-    score.objectives()
+/// For every config, how many of its settings differ from the Canary's
+/// own analysis. Each value of each dimension is compared once.
+fn changes_from_canary(results: &Results) -> Vec<usize> {
+    let canary = results.header.canary();
+    let own = &results.header.canary;
+    let dimensions = &results.header.space.dimensions;
+    let current: Vec<Vec<bool>> = dimensions
+        .iter()
+        .map(|values| {
+            values
+                .iter()
+                .map(|setting| {
+                    let single = Config {
+                        index: 0,
+                        settings: vec![setting.clone()],
+                    };
+                    serde_json::to_value(single.apply(&canary)).ok().as_ref() == Some(own)
+                })
+                .collect()
+        })
+        .collect();
+    results
+        .header
+        .space
+        .configs()
+        .iter()
+        .map(|config| {
+            config
+                .settings
+                .iter()
+                .zip(dimensions.iter().zip(&current))
+                .filter(|(setting, (values, current))| {
+                    let position = values.iter().position(|value| value == *setting);
+                    !position.is_some_and(|position| current[position])
+                })
+                .count()
+        })
+        .collect()
 }
 
 /// `a` is no worse than `b` everywhere and better somewhere.
@@ -260,6 +306,7 @@ fn score_config(config: usize, truths: &[GroundTruth], units: &[&[RunOutcome]]) 
         blast_radius_p95: Estimate::p95(&blast_radii),
         scenarios,
         pareto: false,
+        changes: 0,
         rank: 0,
         budgets: Vec::new(),
     }

@@ -68,7 +68,7 @@ impl Setting {
     /// The value as the Canary would spell it.
     pub fn value(&self) -> String {
         match self {
-            Setting::Interval(span) => span.to_string(),
+            Setting::Interval(span) => crate::report::format::duration(span.0),
             Setting::Threshold(value)
             | Setting::StepWeight(value)
             | Setting::MaxWeight(value)
@@ -89,7 +89,9 @@ impl Setting {
     fn apply(&self, canary: &mut Canary) {
         let analysis = canary.spec.analysis.get_or_insert_default();
         match self {
-            Setting::Interval(span) => analysis.interval = Some(span.to_string()),
+            Setting::Interval(span) => {
+                analysis.interval = Some(crate::report::format::duration(span.0));
+            }
             Setting::Threshold(value) => analysis.threshold = *value,
             Setting::StepWeight(value) => {
                 analysis.step_weight = *value;
@@ -405,7 +407,14 @@ pub fn parse(file: &str, text: &str, canary: &Canary) -> Result<Space, InputErro
                 Some(Setting::Interval(*span))
             })
             .collect();
-        dimensions.push(checked_values(&mut checker, index, "interval", values));
+        let listed = intervals.len();
+        dimensions.push(checked_values(
+            &mut checker,
+            index,
+            "interval",
+            values,
+            listed,
+        ));
     }
     let wholes: [WholeParameter<'_>; 4] = [
         (
@@ -473,7 +482,8 @@ pub fn parse(file: &str, text: &str, canary: &Canary) -> Result<Space, InputErro
                 Some(setting(value as i32))
             })
             .collect();
-        dimensions.push(checked_values(&mut checker, index, name, values));
+        let listed = listed(source);
+        dimensions.push(checked_values(&mut checker, index, name, values, listed));
     }
     if let Some(ladders) = &space.step_weights {
         if !progressive {
@@ -499,7 +509,14 @@ pub fn parse(file: &str, text: &str, canary: &Canary) -> Result<Space, InputErro
                     values.push(Setting::StepWeights(ladder.clone()));
                 }
             }
-            dimensions.push(checked_values(&mut checker, index, "stepWeights", values));
+            let listed = ladders.len();
+            dimensions.push(checked_values(
+                &mut checker,
+                index,
+                "stepWeights",
+                values,
+                listed,
+            ));
         }
         if space.step_weight.is_some() {
             checker.error(
@@ -576,7 +593,7 @@ pub fn parse(file: &str, text: &str, canary: &Canary) -> Result<Space, InputErro
                     }
                 })
                 .collect();
-            let values = checked_values(&mut checker, index, &name, values);
+            let values = checked_values(&mut checker, index, &name, values, listed(source));
             metric_dimensions.push(((order, which == "max"), values));
         }
     }
@@ -615,16 +632,31 @@ pub fn parse(file: &str, text: &str, canary: &Canary) -> Result<Space, InputErro
 
 /// A whole-number parameter: its name, its values in the file, how it
 /// sets the Canary, its bounds, and whether it applies to the strategy.
-type WholeParameter<'a> = (&'a str, &'a Option<Json>, fn(i32) -> Setting, i32, i32, bool);
+type WholeParameter<'a> = (
+    &'a str,
+    &'a Option<Json>,
+    fn(i32) -> Setting,
+    i32,
+    i32,
+    bool,
+);
 
-/// A parameter's values, with repeats and empty lists reported.
+/// How many values a parameter lists (a range counts as one).
+fn listed(source: &Json) -> usize {
+    source.as_array().map_or(1, Vec::len)
+}
+
+/// A parameter's values, with repeats and empty lists reported. Values
+/// that were wrong (and reported) are already left out, so emptiness is
+/// judged on what the file `listed`.
 fn checked_values(
     checker: &mut Checker,
     index: &SpanIndex,
     name: &str,
     values: Vec<Setting>,
+    listed: usize,
 ) -> Vec<Setting> {
-    if values.is_empty() && !checker.has_errors() {
+    if listed == 0 {
         checker.error(
             index,
             name,
@@ -700,7 +732,8 @@ fn numbers(
                 );
                 return Vec::new();
             };
-            if step.is_nan() || step <= 0.0 || to < from || (to - from) / step > MAX_CONFIGS as f64 {
+            if step.is_nan() || step <= 0.0 || to < from || (to - from) / step > MAX_CONFIGS as f64
+            {
                 checker.error(
                     index,
                     name,
@@ -768,4 +801,99 @@ pub fn longest_interval(space: &Space, canary: &Canary) -> Duration {
         })
         .max()
         .unwrap_or_else(|| canary.spec.analysis().interval_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn podinfo() -> Canary {
+        let text = include_str!("../../../scenarios/canaries/podinfo.yaml");
+        weir_validate::decode_all(text, "Canary").remove(0)
+    }
+
+    #[test]
+    fn configs_enumerate_every_combination_with_the_first_parameter_slowest() {
+        let space = parse(
+            "space.yaml",
+            "threshold: [1, 5]\nstepWeight: [5, 10, 20]\n",
+            &podinfo(),
+        )
+        .expect("valid");
+        let labels: Vec<String> = space.configs().iter().map(Config::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "threshold=1 stepWeight=5",
+                "threshold=1 stepWeight=10",
+                "threshold=1 stepWeight=20",
+                "threshold=5 stepWeight=5",
+                "threshold=5 stepWeight=10",
+                "threshold=5 stepWeight=20",
+            ]
+        );
+        assert_eq!(space.configs()[4].index, 4);
+    }
+
+    #[test]
+    fn metric_bounds_follow_the_canarys_metric_order_whatever_the_files_order() {
+        let space = parse(
+            "space.yaml",
+            "metrics:\n  request-duration: {max: [300]}\n  request-success-rate: {min: [98], max: [100]}\n",
+            &podinfo(),
+        )
+        .expect("valid");
+        assert_eq!(
+            space.parameters(),
+            [
+                "request-success-rate.min",
+                "request-success-rate.max",
+                "request-duration.max"
+            ]
+        );
+    }
+
+    #[test]
+    fn applying_a_config_sets_exactly_its_parameters() {
+        let canary = podinfo();
+        let config = Config {
+            index: 0,
+            settings: vec![
+                Setting::Interval(Span(Duration::from_secs(30))),
+                Setting::StepWeights(vec![1, 10, 50]),
+                Setting::MetricMin {
+                    metric: "request-success-rate".to_owned(),
+                    value: 99.5,
+                },
+            ],
+        };
+        let tuned = config.apply(&canary);
+        let analysis = tuned.spec.analysis();
+        assert_eq!(analysis.interval.as_deref(), Some("30s"));
+        assert_eq!(analysis.step_weights, [1, 10, 50]);
+        assert_eq!(analysis.step_weight, 0, "a ladder replaces the linear step");
+        assert_eq!(analysis.threshold, canary.spec.analysis().threshold);
+        assert_eq!(analysis.metrics[0].bounds().min, Some(99.5));
+        assert_eq!(analysis.metrics[1], canary.spec.analysis().metrics[1]);
+    }
+
+    #[test]
+    fn the_default_space_brackets_the_canarys_own_values() {
+        let space = Space::around(&podinfo());
+        let values: Vec<Vec<String>> = space
+            .dimensions
+            .iter()
+            .map(|dimension| dimension.iter().map(Setting::value).collect())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                vec!["2", "5", "10"],
+                vec!["2", "5", "10"],
+                vec!["98", "99", "99.5"],
+                vec!["310", "500", "800"],
+            ]
+        );
+        assert_eq!(space.len(), 81);
+    }
 }

@@ -25,9 +25,9 @@ use super::results::{FORMAT, Header, Results, RunOutcome, ScenarioHeader, Shard,
 use super::space::{Config, Space, longest_interval};
 use crate::batch::run_seed;
 use crate::input::InputError;
+use crate::report::format::duration;
 use crate::run::{RunOptions, run};
 use crate::scenario::{GroundTruth, Scenario};
-use crate::time::Span;
 
 /// A sweep ready to run: the suite with the Canary under test, and the
 /// configs to try on it.
@@ -78,12 +78,12 @@ impl Sweep {
                     "suite.release",
                     format!(
                         "the release at {} comes before a Canary with a {} interval is initialized (two intervals)",
-                        scenario.release.at,
-                        Span(interval)
+                        duration(scenario.release.at.0),
+                        duration(interval)
                     ),
                     &format!(
                         "release at {} or later in this scenario, or sweep shorter intervals",
-                        Span(interval * 2)
+                        duration(interval * 2)
                     ),
                 ));
             }
@@ -160,7 +160,10 @@ impl Sweep {
                             break;
                         };
                         let unit = units[slot];
-                        let result = self.run_unit(unit / scenarios, unit % scenarios);
+                        let Some(result) = self.run_unit(unit / scenarios, unit % scenarios, stop)
+                        else {
+                            break;
+                        };
                         let count = result.runs.len() as u64;
                         if let Ok(mut slots) = slots.lock() {
                             slots[slot] = Some(result);
@@ -182,29 +185,33 @@ impl Sweep {
         }
     }
 
-    /// One config on one scenario, every seed.
-    fn run_unit(&self, config: usize, scenario: usize) -> UnitResult {
+    /// One config on one scenario, every seed; `None` when `stop` is set
+    /// before the last run (a unit is kept whole or not at all, so Ctrl-C
+    /// answers within one run, not one unit).
+    fn run_unit(&self, config: usize, scenario: usize, stop: &AtomicBool) -> Option<UnitResult> {
         let mut tuned = self.scenarios[scenario].clone();
         tuned.canary = self.configs[config].apply(&tuned.canary);
         let seed = tuned.seed;
-        let runs = (0..self.header.runs)
-            .map(|index| {
-                let record = run(&tuned, run_seed(seed, index), RunOptions { detail: false });
-                RunOutcome {
-                    verdict: record.outcome.verdict,
-                    time_to_decision: record
-                        .outcome
-                        .time_to_decision
-                        .map(|span| span.as_secs_f64()),
-                    blast_radius: record.outcome.blast_radius,
-                }
-            })
-            .collect();
-        UnitResult {
+        let mut runs = Vec::with_capacity(self.header.runs as usize);
+        for index in 0..self.header.runs {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            let record = run(&tuned, run_seed(seed, index), RunOptions { detail: false });
+            runs.push(RunOutcome {
+                verdict: record.outcome.verdict,
+                time_to_decision: record
+                    .outcome
+                    .time_to_decision
+                    .map(|span| span.as_secs_f64()),
+                blast_radius: record.outcome.blast_radius,
+            });
+        }
+        Some(UnitResult {
             config,
             scenario,
             runs,
-        }
+        })
     }
 
     /// Runs in the units of `shard`.
