@@ -2,7 +2,7 @@
 //!
 //! ```yaml
 //! description: A healthy release promotes in about 12 minutes.
-//! canary: canaries/podinfo.yaml            # a path, or the manifest inline
+//! canary: canaries/podinfo.yaml            # a path, the manifest inline, or left to --canary
 //! groundTruth: healthy                      # is the new revision healthy or bad?
 //! release: {from: v1, to: v2, at: 2m}       # v1 runs; v2 is deployed at 2m
 //! revisions:

@@ -37,7 +37,8 @@ pub struct Findings {
     pub configs: Vec<Config>,
     /// (config, scenario) units that did not run.
     pub missing: Vec<(usize, usize)>,
-    /// The config equal to the Canary's own analysis, if the space has it.
+    /// The config equal to the Canary's own analysis, if the space has it
+    /// and it ran on every scenario.
     pub current: Option<usize>,
     pub files: Vec<PathBuf>,
 }
@@ -65,9 +66,10 @@ pub fn write(
     let configs = results.header.space.configs();
     let missing = results.missing();
     let canary = &results.header.canary();
-    let current = configs.iter().position(|config| {
-        serde_json::to_value(config.apply(canary)).ok().as_ref() == Some(&results.header.canary)
-    });
+    let current = ranked
+        .iter()
+        .find(|score| score.changes == 0)
+        .map(|score| score.config);
 
     let scores_path = directory.join("scores.json");
     write_file(&scores_path, to_json(&ranked, &scores_path)?)?;
@@ -342,7 +344,6 @@ fn markdown(
 }
 
 fn missing_section(text: &mut String, results: &Results, findings: &Findings) {
-    let scenarios = results.header.scenarios.len().max(1);
     let mut configs: Vec<usize> = findings.missing.iter().map(|(config, _)| *config).collect();
     configs.dedup();
     let expected = match results.shard {
@@ -357,7 +358,6 @@ fn missing_section(text: &mut String, results: &Results, findings: &Findings) {
         configs.len(),
         summarize(&configs)
     );
-    let _ = scenarios;
 }
 
 /// `#1, #2, #5 and 12 more`.

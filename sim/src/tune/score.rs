@@ -154,8 +154,11 @@ impl ConfigScore {
 
 /// Scores every config whose results are complete (every scenario ran),
 /// marks the Pareto front and ranks them: with budgets, configs within
-/// them first and the fastest of those on top; without, the most accurate
-/// on top, ties broken by blast radius, then speed, then index.
+/// them first and the fastest of those on top, then the others by how
+/// many budgets they miss; without, the most accurate on top (fewest
+/// wrong decisions, then the smallest p95 blast radius), then the
+/// fastest. Remaining ties go to the config closest to the Canary's own,
+/// then the first.
 pub fn score(results: &Results, budgets: Option<&Budgets>) -> Vec<ConfigScore> {
     let truths: Vec<GroundTruth> = results
         .header
@@ -193,10 +196,12 @@ pub fn score(results: &Results, budgets: Option<&Budgets>) -> Vec<ConfigScore> {
             .then(a.objectives()[2].total_cmp(&b.objectives()[2]));
         let speed = a.objectives()[3].total_cmp(&b.objectives()[3]);
         let within = a.budgets_missed().cmp(&b.budgets_missed());
-        let preference = if by_budget {
+        // Within every budget, speed decides; missing some, the more
+        // accurate config is closer to acceptable.
+        let preference = if by_budget && a.budgets_missed() == 0 {
             within.then(speed).then(accuracy)
         } else {
-            accuracy.then(speed)
+            within.then(accuracy).then(speed)
         };
         preference
             .then(a.changes.cmp(&b.changes))
