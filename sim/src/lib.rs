@@ -15,8 +15,12 @@
 //!                    ▼
 //!               RunRecord ──▶ report::{write_run, write_runs, write_suite_index}
 //!                    └──────▶ batch::{outcomes, check}: many seeds, expectations
+//!
+//!   tune: configs × scenarios × seeds ──▶ Results ──▶ scores, Pareto front,
+//!         (weir tune, weir check)                     budgets, report, YAML patch
 //! ```
 //!
+//! `input` reads scenarios, tuning spaces and budgets with located errors.
 //! `plan` is the simplest use of the engine: an ideal cluster with scripted
 //! metric values, for "how long will this rollout take?".
 

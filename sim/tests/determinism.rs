@@ -1,9 +1,12 @@
 //! Same scenario, same seed: byte-identical outputs. Different seeds: different runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use weir_sim::report::{RunSummary, write_run, write_runs};
 use weir_sim::{RunOptions, load, run};
+
+mod common;
+use common::files;
 
 fn scenarios() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
@@ -14,23 +17,6 @@ fn scratch(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!("weir-determinism-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     directory
-}
-
-fn files(directory: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(directory)
-        .expect("report directory")
-        .map(|entry| {
-            let path = entry.expect("entry").path();
-            let name = path
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
-            (name, std::fs::read(&path).expect("readable"))
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 #[test]

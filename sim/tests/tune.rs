@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use weir_sim::scenario::{load_canary, load_with};
 use weir_sim::tune::{Results, ResultsError, Shard, Sweep, budgets, report, space};
 
+mod common;
+use common::files;
+
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -48,24 +51,6 @@ fn run(sweep: &Sweep, shard: Option<Shard>, count: usize) -> Results {
         &AtomicBool::new(false),
         &|_| {},
     )
-}
-
-/// Every file of a report directory, by name.
-fn files(directory: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(directory)
-        .expect("the report exists")
-        .map(|entry| {
-            let path = entry.expect("entry").path();
-            let name = path
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
-            (name, std::fs::read(&path).expect("readable"))
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 fn scratch(name: &str) -> PathBuf {
