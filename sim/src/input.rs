@@ -40,26 +40,7 @@ impl InputError {
     pub fn whole_file(file: &str, code: &str, message: String, help: &str) -> InputError {
         InputError {
             report: Report {
-                files: vec![FileReport {
-                    file: file.to_owned(),
-                    outcome: FileOutcome::Unreadable,
-                    documents: Vec::new(),
-                    diagnostics: vec![Diagnostic {
-                        file: file.to_owned(),
-                        line: 0,
-                        column: 0,
-                        end_line: 0,
-                        end_column: 0,
-                        severity: Severity::Error,
-                        code: code.to_owned(),
-                        path: String::new(),
-                        message,
-                        help: Some(help.to_owned()),
-                        kind: None,
-                        name: None,
-                    }],
-                    source: None,
-                }],
+                files: vec![FileReport::unusable(file, code, message, Some(help))],
             },
         }
     }

@@ -146,6 +146,31 @@ pub struct FileReport {
 }
 
 impl FileReport {
+    /// A file that could not be used at all (unreadable, or wrong as a
+    /// whole): one error without a position.
+    pub fn unusable(file: &str, code: &str, message: String, help: Option<&str>) -> FileReport {
+        FileReport {
+            file: file.to_owned(),
+            outcome: FileOutcome::Unreadable,
+            documents: Vec::new(),
+            diagnostics: vec![Diagnostic {
+                file: file.to_owned(),
+                line: 0,
+                column: 0,
+                end_line: 0,
+                end_column: 0,
+                severity: Severity::Error,
+                code: code.to_owned(),
+                path: String::new(),
+                message,
+                help: help.map(str::to_owned),
+                kind: None,
+                name: None,
+            }],
+            source: None,
+        }
+    }
+
     pub fn error_count(&self) -> usize {
         self.count(Severity::Error)
     }

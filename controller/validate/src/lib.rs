@@ -110,26 +110,12 @@ pub fn validate_path(path: &Path, options: &Options) -> FileReport {
             };
             validate_bytes(&name, &bytes, options)
         }
-        Err(error) => FileReport {
-            diagnostics: vec![Diagnostic {
-                file: name.clone(),
-                line: 0,
-                column: 0,
-                end_line: 0,
-                end_column: 0,
-                severity: Severity::Error,
-                code: "file.unreadable".to_owned(),
-                path: String::new(),
-                message: format!("cannot read the file: {error}"),
-                help: None,
-                kind: None,
-                name: None,
-            }],
-            file: name,
-            outcome: FileOutcome::Unreadable,
-            documents: Vec::new(),
-            source: None,
-        },
+        Err(error) => FileReport::unusable(
+            &name,
+            "file.unreadable",
+            format!("cannot read the file: {error}"),
+            None,
+        ),
     }
 }
 
