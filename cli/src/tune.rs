@@ -379,10 +379,7 @@ pub(crate) fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     outcomes.promoted,
                     outcomes.rolled_back,
                     outcomes.undecided,
-                    match scenario.ground_truth {
-                        weir_sim::scenario::GroundTruth::Healthy => "healthy",
-                        weir_sim::scenario::GroundTruth::Bad => "bad",
-                    }
+                    scenario.ground_truth.as_str()
                 )
             })
         })
@@ -419,11 +416,7 @@ fn budget_table(results: &[weir_sim::tune::BudgetResult]) -> String {
                 result.limit.clone(),
                 result.observed.clone(),
                 result.interval.clone(),
-                match (result.passed, result.inconclusive) {
-                    (true, false) => "pass".to_owned(),
-                    (true, true) => "pass (interval reaches past the limit)".to_owned(),
-                    (false, _) => "FAIL".to_owned(),
-                },
+                result.verdict().to_owned(),
             ]
         })
         .collect();

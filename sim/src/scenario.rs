@@ -79,6 +79,16 @@ pub enum GroundTruth {
     Bad,
 }
 
+impl GroundTruth {
+    /// As scenario files spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroundTruth::Healthy => "healthy",
+            GroundTruth::Bad => "bad",
+        }
+    }
+}
+
 /// The file format; see the module docs.
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

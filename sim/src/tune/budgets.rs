@@ -219,6 +219,17 @@ impl Budgets {
     }
 }
 
+impl BudgetResult {
+    /// `pass`, `FAIL`, or a pass whose interval still reaches past the limit.
+    pub fn verdict(&self) -> &'static str {
+        match (self.passed, self.inconclusive) {
+            (true, false) => "pass",
+            (true, true) => "pass (interval reaches past the limit: more runs would tell)",
+            (false, _) => "FAIL",
+        }
+    }
+}
+
 fn unmeasured(name: &str, limit: String) -> BudgetResult {
     BudgetResult {
         budget: name.to_owned(),

@@ -242,36 +242,36 @@ fn markdown(
         }
     });
     text.push_str("| | estimate (95% interval) |\n|---|---|\n");
-    let _ = writeln!(
-        text,
-        "| false rollbacks (healthy releases not promoted) | {}{} |",
-        rate(best.false_rollback.as_ref()),
-        if best.stalled > 0 {
-            format!(", {} undecided at the end", best.stalled)
-        } else {
-            String::new()
-        }
-    );
-    let _ = writeln!(
-        text,
-        "| missed regressions (bad releases not rolled back) | {} |",
-        rate(best.miss.as_ref())
-    );
-    let _ = writeln!(
-        text,
-        "| time to promote, median / p95 | {} |",
-        times(best.time_to_promote.as_ref())
-    );
-    let _ = writeln!(
-        text,
-        "| time to detect a bad release, median / p95 | {} |",
-        times(best.time_to_detect.as_ref())
-    );
-    let _ = writeln!(
-        text,
-        "| blast radius (failed requests a bad canary served), median / p95 | {} |\n",
-        radius(best.blast_radius.as_ref())
-    );
+    let undecided = if best.stalled > 0 {
+        format!(", {} undecided at the end", best.stalled)
+    } else {
+        String::new()
+    };
+    for (what, value) in [
+        (
+            "false rollbacks (healthy releases not promoted)",
+            format!("{}{undecided}", rate(best.false_rollback.as_ref())),
+        ),
+        (
+            "missed regressions (bad releases not rolled back)",
+            rate(best.miss.as_ref()),
+        ),
+        (
+            "time to promote, median / p95",
+            times(best.time_to_promote.as_ref()),
+        ),
+        (
+            "time to detect a bad release, median / p95",
+            times(best.time_to_detect.as_ref()),
+        ),
+        (
+            "blast radius (failed requests a bad canary served), median / p95",
+            radius(best.blast_radius.as_ref()),
+        ),
+    ] {
+        let _ = writeln!(text, "| {what} | {value} |");
+    }
+    text.push('\n');
     if !best.budgets.is_empty() {
         text.push_str(
             "| budget | limit | observed | 95% interval | verdict |\n|---|---|---|---|---|\n",
@@ -284,7 +284,11 @@ fn markdown(
                 result.limit,
                 result.observed,
                 result.interval,
-                verdict(result.passed, result.inconclusive)
+                if result.passed {
+                    result.verdict().to_owned()
+                } else {
+                    format!("**{}**", result.verdict())
+                }
             );
         }
         text.push('\n');
@@ -303,7 +307,7 @@ fn markdown(
             text,
             "| {} | {} | {} | {} | {} | {} |",
             markdown_cell(&scenario.name),
-            truth(scenario.ground_truth),
+            scenario.ground_truth.as_str(),
             outcomes.promoted,
             outcomes.rolled_back,
             outcomes.undecided,
@@ -373,21 +377,6 @@ fn summarize(configs: &[usize]) -> String {
         let _ = write!(text, " and {} more", configs.len() - SHOWN);
     }
     text
-}
-
-fn verdict(passed: bool, inconclusive: bool) -> &'static str {
-    match (passed, inconclusive) {
-        (true, false) => "pass",
-        (true, true) => "pass (interval reaches past the limit: more runs would tell)",
-        (false, _) => "**FAIL**",
-    }
-}
-
-fn truth(truth: GroundTruth) -> &'static str {
-    match truth {
-        GroundTruth::Healthy => "healthy",
-        GroundTruth::Bad => "bad",
-    }
 }
 
 fn ranking_table(text: &mut String, scores: &[&ConfigScore], findings: &Findings) {
