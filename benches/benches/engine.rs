@@ -123,7 +123,7 @@ mod direct {
         fn call(&mut self, _: &CanaryWebhook, _: &WebhookPayload) -> Result<(), PortError> {
             Ok(())
         }
-        fn call_event(&mut self, _: &str, _: &WebhookPayload) -> Result<(), PortError> {
+        fn call_event(&mut self, _: &CanaryWebhook, _: &WebhookPayload) -> Result<(), PortError> {
             Ok(())
         }
     }

@@ -243,8 +243,12 @@ impl Webhooks for FakeWebhooks {
         answer.map_err(PortError::new)
     }
 
-    fn call_event(&mut self, url: &str, payload: &WebhookPayload) -> Result<(), PortError> {
-        self.events.push((url.to_owned(), payload.clone()));
+    fn call_event(
+        &mut self,
+        hook: &CanaryWebhook,
+        payload: &WebhookPayload,
+    ) -> Result<(), PortError> {
+        self.events.push((hook.url.clone(), payload.clone()));
         Ok(())
     }
 }

@@ -252,6 +252,11 @@ impl Metrics for SimMetrics {
     }
 }
 
+/// What a closed gate answers.
+pub const GATE_CLOSED: &str = "gate closed";
+/// What a failing task answers.
+pub const TASK_FAILED: &str = "command failed";
+
 /// Webhooks as the scenario describes them; every other hook answers 200.
 #[derive(Debug)]
 pub struct SimWebhooks {
@@ -261,6 +266,10 @@ pub struct SimWebhooks {
 }
 
 impl Webhooks for SimWebhooks {
+    /// Answers as flagger-loadtester would, and the way weir's webhook
+    /// client reports it: a closed gate or a failing gate answers 403, which
+    /// is final; a failing task answers 500, which the client retries
+    /// `retries` times (one draw per attempt).
     fn call(&mut self, hook: &CanaryWebhook, _payload: &WebhookPayload) -> Result<(), PortError> {
         let behaviour = self.behaviours.get(&hook.name).cloned().unwrap_or_default();
         let gate = matches!(
@@ -270,22 +279,23 @@ impl Webhooks for SimWebhooks {
                 | WebhookType::ConfirmPromotion
         );
         let result = if behaviour.closed {
-            // flagger-loadtester's closed gates answer 403.
-            Err(format!(
-                "{} {} 403 Forbidden: gate closed",
-                hook.name, hook.url
-            ))
-        } else if behaviour.failure_probability > 0.0
-            && self.rng.random::<f64>() < behaviour.failure_probability
-        {
-            Err(if gate {
-                format!("{} {} 403 Forbidden", hook.name, hook.url)
+            Err(format!("403 Forbidden: {GATE_CLOSED}"))
+        } else if behaviour.failure_probability > 0.0 {
+            let attempts = if gate {
+                1
             } else {
-                format!(
-                    "{} {} 500 Internal Server Error: command failed",
-                    hook.name, hook.url
-                )
-            })
+                u32::try_from(hook.retries).unwrap_or(0) + 1
+            };
+            let failed =
+                (0..attempts).all(|_| self.rng.random::<f64>() < behaviour.failure_probability);
+            match (failed, gate) {
+                (false, _) => Ok(()),
+                (true, true) => Err("403 Forbidden: Forbidden".to_owned()),
+                (true, false) => Err(format!(
+                    "POST {} giving up after {attempts} attempt(s): 500 Internal Server Error: {TASK_FAILED}",
+                    hook.url
+                )),
+            }
         } else {
             Ok(())
         };
@@ -293,7 +303,11 @@ impl Webhooks for SimWebhooks {
         result.map_err(PortError::new)
     }
 
-    fn call_event(&mut self, _url: &str, _payload: &WebhookPayload) -> Result<(), PortError> {
+    fn call_event(
+        &mut self,
+        _hook: &CanaryWebhook,
+        _payload: &WebhookPayload,
+    ) -> Result<(), PortError> {
         Ok(())
     }
 }
@@ -456,4 +470,87 @@ pub fn is_analysing(phase: CanaryPhase) -> bool {
         phase,
         CanaryPhase::Progressing | CanaryPhase::WaitingPromotion
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use weir_api::CanaryPhase;
+
+    use super::*;
+
+    fn webhooks(failure_probability: f64) -> SimWebhooks {
+        SimWebhooks {
+            behaviours: BTreeMap::from([(
+                "load-test".to_owned(),
+                WebhookBehaviour {
+                    closed: false,
+                    failure_probability,
+                },
+            )]),
+            rng: ChaCha8Rng::seed_from_u64(7),
+            calls: Vec::new(),
+        }
+    }
+
+    fn hook(retries: i32, kind: WebhookType) -> CanaryWebhook {
+        CanaryWebhook {
+            name: "load-test".to_owned(),
+            r#type: kind,
+            url: "http://loadtester.test/".to_owned(),
+            retries,
+            ..CanaryWebhook::default()
+        }
+    }
+
+    fn failure_rate(webhooks: &mut SimWebhooks, hook: &CanaryWebhook) -> f64 {
+        let payload = WebhookPayload {
+            name: "podinfo".to_owned(),
+            namespace: "test".to_owned(),
+            phase: CanaryPhase::Progressing,
+            checksum: String::new(),
+            metadata: None,
+        };
+        let calls = 20_000;
+        let failures = (0..calls)
+            .filter(|_| webhooks.call(hook, &payload).is_err())
+            .count();
+        failures as f64 / f64::from(calls)
+    }
+
+    #[test]
+    fn retries_rescue_a_flaky_task_as_the_webhook_client_would() {
+        // Each attempt fails half the time: with three retries, a call
+        // fails only when all four attempts do (1/16).
+        let rate = failure_rate(&mut webhooks(0.5), &hook(3, WebhookType::Rollout));
+        assert!((rate - 0.0625).abs() < 0.01, "{rate}");
+        let rate = failure_rate(&mut webhooks(0.5), &hook(0, WebhookType::Rollout));
+        assert!((rate - 0.5).abs() < 0.02, "{rate}");
+    }
+
+    #[test]
+    fn a_refusing_gate_is_not_retried() {
+        // 403 is final for weir's webhook client, whatever `retries` says.
+        let rate = failure_rate(&mut webhooks(0.5), &hook(3, WebhookType::ConfirmPromotion));
+        assert!((rate - 0.5).abs() < 0.02, "{rate}");
+    }
+
+    #[test]
+    fn failures_read_like_the_webhook_clients_errors() {
+        let mut webhooks = webhooks(1.0);
+        let payload = WebhookPayload {
+            name: "podinfo".to_owned(),
+            namespace: "test".to_owned(),
+            phase: CanaryPhase::Progressing,
+            checksum: String::new(),
+            metadata: None,
+        };
+        let error = webhooks
+            .call(&hook(2, WebhookType::Rollout), &payload)
+            .expect_err("always fails");
+        assert_eq!(
+            error.0,
+            "POST http://loadtester.test/ giving up after 3 attempt(s): 500 Internal Server Error: command failed"
+        );
+    }
 }

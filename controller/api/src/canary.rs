@@ -344,6 +344,23 @@ impl CanarySpec {
         Duration::from_secs(u64::try_from(seconds.max(0)).unwrap_or_default())
     }
 
+    /// The provider name whose queries measure the builtin metrics (Flagger's
+    /// observer selection, semantics §8.3): the Canary's provider, or the
+    /// global `mesh_provider`; a global linkerd mesh measures every canary
+    /// with linkerd's metrics; Service targets append `:service`. The name
+    /// also appears in "no values found" events.
+    pub fn builtin_metrics_provider(&self, mesh_provider: crate::Provider) -> String {
+        let mut provider = match self.provider {
+            Some(_) if mesh_provider == crate::Provider::Linkerd => "linkerd".to_owned(),
+            Some(provider) => provider.as_str().to_owned(),
+            None => mesh_provider.as_str().to_owned(),
+        };
+        if self.target_ref.kind == TargetKind::Service {
+            provider.push_str(":service");
+        }
+        provider
+    }
+
     /// The strategy Flagger derives from the analysis (`DeploymentStrategy()`).
     pub fn strategy(&self) -> Strategy {
         let analysis = self.analysis();

@@ -19,6 +19,7 @@ pub mod crd;
 pub mod duration;
 pub mod metric_template;
 mod number;
+pub mod objects;
 pub mod provider;
 pub mod service;
 pub mod status;

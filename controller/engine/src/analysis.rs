@@ -15,7 +15,7 @@ use std::time::Duration;
 use weir_api::duration::format_go_duration;
 use weir_api::{
     AnalysisRecord, BuiltinMetric, CanaryPhase, CheckKind, CheckRecord, CheckResult, MetricSource,
-    Provider, TargetKind, WebhookType,
+    WebhookType,
 };
 
 use crate::hooks::Hooks;
@@ -142,16 +142,9 @@ impl Tick<'_, '_> {
     /// The provider name Flagger's builtin-metric observer uses (§8.3), which
     /// appears in its "no values found" events.
     fn builtin_metrics_provider(&self) -> String {
-        let mut provider = match self.cd.spec().provider {
-            // A global linkerd mesh measures every canary with linkerd metrics.
-            Some(_) if self.config.mesh_provider == Provider::Linkerd => "linkerd".to_owned(),
-            Some(provider) => provider.as_str().to_owned(),
-            None => self.config.mesh_provider.as_str().to_owned(),
-        };
-        if self.cd.spec().target_ref.kind == TargetKind::Service {
-            provider.push_str(":service");
-        }
-        provider
+        self.cd
+            .spec()
+            .builtin_metrics_provider(self.config.mesh_provider)
     }
 
     /// Evaluates the metric at `index` in `analysis.metrics`.

@@ -216,8 +216,14 @@ pub struct WebhookPayload {
 /// because gates in the wild answer 202 and treat 203–299 as "not yet".
 pub trait Webhooks {
     fn call(&mut self, hook: &CanaryWebhook, payload: &WebhookPayload) -> Result<(), PortError>;
-    /// Fire-and-forget event notification (no retries).
-    fn call_event(&mut self, url: &str, payload: &WebhookPayload) -> Result<(), PortError>;
+    /// An event notification to an `event` hook, or to the global
+    /// `-event-webhook` (as a hook named `events` without timeout or
+    /// retries). Failures are only logged.
+    fn call_event(
+        &mut self,
+        hook: &CanaryWebhook,
+        payload: &WebhookPayload,
+    ) -> Result<(), PortError>;
 }
 
 /// An alert, before it is rendered for Slack, Teams, ...

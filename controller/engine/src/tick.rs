@@ -36,8 +36,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use weir_api::checks::{CheckContext, blocking_problems};
 use weir_api::{
-    AlertSeverity, Canary, CanaryAnalysis, CanaryPhase, CanarySpec, CanaryStatus, Provider,
-    Strategy,
+    AlertSeverity, Canary, CanaryAnalysis, CanaryPhase, CanarySpec, CanaryStatus, CanaryWebhook,
+    Provider, Strategy,
 };
 
 use crate::ports::{
@@ -456,20 +456,24 @@ impl<'t, 'p> Tick<'t, 'p> {
         };
         self.ports.events.record(self.cd.get(), &event);
 
-        // Canary event hooks replace the global event webhook.
-        let mut targets: Vec<(&str, Option<&BTreeMap<String, String>>)> = self
+        // Canary event hooks replace the global event webhook, which Flagger
+        // calls as a hook named `events` with the default timeout and no
+        // retries.
+        let mut targets: Vec<std::borrow::Cow<'_, CanaryWebhook>> = self
             .cd
             .analysis()
             .webhooks_of(weir_api::WebhookType::Event)
-            .map(|hook| (hook.url.as_str(), hook.metadata.as_ref()))
+            .map(std::borrow::Cow::Borrowed)
             .collect();
         if targets.is_empty() {
-            targets.extend(
-                self.config
-                    .event_webhook
-                    .iter()
-                    .map(|url| (url.as_str(), None)),
-            );
+            targets.extend(self.config.event_webhook.iter().map(|url| {
+                std::borrow::Cow::Owned(CanaryWebhook {
+                    name: "events".to_owned(),
+                    r#type: weir_api::WebhookType::Event,
+                    url: url.clone(),
+                    ..CanaryWebhook::default()
+                })
+            }));
         }
         if targets.is_empty() {
             return;
@@ -482,13 +486,13 @@ impl<'t, 'p> Tick<'t, 'p> {
                 self.now.as_millisecond().to_string(),
             ),
         ]);
-        for (url, extra) in targets {
+        for hook in &targets {
             let mut metadata = metadata.clone();
-            for (key, value) in extra.into_iter().flatten() {
+            for (key, value) in hook.metadata.iter().flatten() {
                 metadata.entry(key.clone()).or_insert_with(|| value.clone());
             }
             let payload = self.payload(phase, Some(metadata));
-            if let Err(error) = self.ports.webhooks.call_event(url, &payload) {
+            if let Err(error) = self.ports.webhooks.call_event(hook, &payload) {
                 self.ports.telemetry.log(
                     self.cd.get(),
                     Level::Error,

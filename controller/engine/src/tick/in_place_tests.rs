@@ -145,12 +145,16 @@ impl Webhooks for Shared {
         }
         Ok(())
     }
-    fn call_event(&mut self, url: &str, payload: &WebhookPayload) -> Result<(), PortError> {
+    fn call_event(
+        &mut self,
+        hook: &CanaryWebhook,
+        payload: &WebhookPayload,
+    ) -> Result<(), PortError> {
         let payload = serde_json::to_string(payload).expect("serializable");
         self.0
             .borrow_mut()
             .trace
-            .push(format!("event webhook {url} {payload}"));
+            .push(format!("event webhook {} {payload}", hook.url));
         Ok(())
     }
 }

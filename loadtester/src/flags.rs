@@ -1,0 +1,413 @@
+//! Command-line flags, spelled and parsed as flagger-loadtester's Go `flag`
+//! package spells and parses them.
+//!
+//! Go's `flag` accepts `-port=8080`, `-port 8080`, `--port=8080` and
+//! `--port 8080`; existing Deployments use the single-dash forms. clap only
+//! knows `--port`, so [`normalize_go_flags`] rewrites the single-dash
+//! spelling of every known flag before clap sees the arguments.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Parser;
+use regex::Regex;
+
+use crate::{Config, Programs};
+
+/// Why a flag value was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FlagError {
+    /// Not a Go duration (`1h`, `30m`, `1m30s`, `250ms`, ...).
+    #[error("invalid duration {0:?}: expected a Go duration such as 1h, 30m, 1m30s or 250ms")]
+    Duration(String),
+    /// A task timeout of zero or less would fail every task at once.
+    #[error("invalid timeout {0:?}: it must be greater than zero")]
+    NonPositiveTimeout(String),
+    /// Not one of the log levels flagger-loadtester knows.
+    #[error("invalid log level {0:?}: expected debug, info, warn, warning, error, fatal or panic")]
+    LogLevel(String),
+    /// Not one of zap's encodings.
+    #[error("invalid log encoding {0:?}: expected json or console")]
+    LogEncoding(String),
+    /// Not a Go boolean (`strconv.ParseBool`).
+    #[error("invalid boolean {0:?}: expected true or false")]
+    Boolean(String),
+}
+
+/// flagger-loadtester's flags (cmd/loadtester/main.go), with its defaults.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "weir-loadtester",
+    version,
+    about = "Runs Flagger webhook tasks and manual gates; a drop-in for flagger-loadtester"
+)]
+pub struct Flags {
+    /// Port to listen on (every interface). Flagger's manifests pass 8080.
+    #[arg(long, default_value_t = 9090)]
+    pub port: u16,
+
+    /// Per-task exec timeout, a Go duration (1h, 30m, 1m30s, 250ms).
+    #[arg(long, default_value = "1h", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Only serve canaries whose namespace matches this regular expression
+    /// (unanchored, as Go's MatchString); others get 403 Forbidden.
+    #[arg(long, value_parser = Regex::new)]
+    pub namespace_regexp: Option<Regex>,
+
+    /// Log level: debug, info, warn (warning), error.
+    #[arg(long, default_value = "debug", value_parser = LogLevel::from_str)]
+    pub log_level: LogLevel,
+
+    /// Log encoding: json or console.
+    #[arg(long, default_value = "json", value_parser = LogEncoding::from_str)]
+    pub zap_encoding: LogEncoding,
+
+    /// Accepted for compatibility; zap's global logger has no equivalent here.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = parse_bool_flag
+    )]
+    pub zap_replace_globals: bool,
+}
+
+impl Flags {
+    /// The service configuration these flags describe.
+    pub fn config(&self) -> Config {
+        Config {
+            task_timeout: self.timeout,
+            namespace_regexp: self.namespace_regexp.clone(),
+            programs: Programs::default(),
+        }
+    }
+}
+
+/// The long names of every flag [`Flags`] knows, for [`normalize_go_flags`].
+const GO_FLAG_NAMES: &[&str] = &[
+    "port",
+    "timeout",
+    "namespace-regexp",
+    "log-level",
+    "zap-encoding",
+    "zap-replace-globals",
+    // Go's flag package prints the usage for -h and -help.
+    "help",
+];
+
+/// Rewrites Go's single-dash flags (`-port=8080`, `-port 8080`) to clap's
+/// double-dash form. The first argument (the program) and everything after
+/// `--` are left alone, as are single-dash arguments that are not known flag
+/// names (they are values, such as a negative number, or errors clap reports).
+pub fn normalize_go_flags<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let mut normalized = Vec::new();
+    let mut after_terminator = false;
+    for (index, argument) in args.into_iter().map(Into::into).enumerate() {
+        if index == 0 || after_terminator {
+            normalized.push(argument);
+            continue;
+        }
+        if argument == "--" {
+            after_terminator = true;
+            normalized.push(argument);
+            continue;
+        }
+        let rewritten = argument.to_str().and_then(|text| {
+            let flag = text.strip_prefix('-')?;
+            if flag.starts_with('-') {
+                return None;
+            }
+            let name = flag.split_once('=').map_or(flag, |(name, _)| name);
+            GO_FLAG_NAMES
+                .contains(&name)
+                .then(|| OsString::from(format!("-{text}")))
+        });
+        normalized.push(rewritten.unwrap_or(argument));
+    }
+    normalized
+}
+
+/// How much flagger-loadtester logs (zap's levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    /// `debug` (flagger-loadtester's default).
+    Debug,
+    /// `info`.
+    Info,
+    /// `warn` or `warning`.
+    Warn,
+    /// `error`, and zap's `fatal` and `panic`, which log only errors here.
+    Error,
+}
+
+impl LogLevel {
+    /// The `tracing` directive for this level.
+    pub fn directive(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+impl FromStr for LogLevel {
+    type Err = FlagError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "debug" => Ok(LogLevel::Debug),
+            "info" => Ok(LogLevel::Info),
+            "warn" | "warning" => Ok(LogLevel::Warn),
+            "error" | "fatal" | "panic" => Ok(LogLevel::Error),
+            other => Err(FlagError::LogLevel(other.to_owned())),
+        }
+    }
+}
+
+/// How log lines are written (zap's encodings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogEncoding {
+    /// One JSON object per line (the default).
+    Json,
+    /// Human-readable text.
+    Console,
+}
+
+impl FromStr for LogEncoding {
+    type Err = FlagError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "json" => Ok(LogEncoding::Json),
+            "console" => Ok(LogEncoding::Console),
+            other => Err(FlagError::LogEncoding(other.to_owned())),
+        }
+    }
+}
+
+fn parse_bool_flag(text: &str) -> Result<bool, FlagError> {
+    parse_go_bool(text).ok_or_else(|| FlagError::Boolean(text.to_owned()))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, FlagError> {
+    if text.trim_start().starts_with('-') {
+        return Err(FlagError::NonPositiveTimeout(text.to_owned()));
+    }
+    let timeout = parse_go_duration(text)?;
+    if timeout.is_zero() {
+        return Err(FlagError::NonPositiveTimeout(text.to_owned()));
+    }
+    Ok(timeout)
+}
+
+/// Go's `strconv.ParseBool`: `1 t T TRUE true True` and
+/// `0 f F FALSE false False`; anything else is `None`.
+pub fn parse_go_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+const NANOS_PER_MICRO: u128 = 1_000;
+const NANOS_PER_MILLI: u128 = 1_000_000;
+const NANOS_PER_SECOND: u128 = 1_000_000_000;
+const NANOS_PER_MINUTE: u128 = 60 * NANOS_PER_SECOND;
+const NANOS_PER_HOUR: u128 = 60 * NANOS_PER_MINUTE;
+
+/// Go's `time.ParseDuration` for non-negative durations: a sequence of
+/// decimal numbers, each with an optional fraction and a unit (`ns`, `us`,
+/// `µs`, `ms`, `s`, `m`, `h`), such as `1h30m` or `1.5s`; `0` needs no unit.
+/// A leading `+` is accepted; a negative duration is an error.
+pub fn parse_go_duration(text: &str) -> Result<Duration, FlagError> {
+    let invalid = || FlagError::Duration(text.to_owned());
+    let unsigned = text.strip_prefix('+').unwrap_or(text);
+    if unsigned == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if unsigned.is_empty() {
+        return Err(invalid());
+    }
+    let mut rest = unsigned;
+    let mut total_nanos: u128 = 0;
+    while !rest.is_empty() {
+        let integer_end = rest
+            .find(|character: char| !character.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (integer_digits, after_integer) = rest.split_at(integer_end);
+        let (fraction_digits, after_number) = match after_integer.strip_prefix('.') {
+            Some(after_point) => {
+                let fraction_end = after_point
+                    .find(|character: char| !character.is_ascii_digit())
+                    .unwrap_or(after_point.len());
+                after_point.split_at(fraction_end)
+            }
+            None => ("", after_integer),
+        };
+        if integer_digits.is_empty() && fraction_digits.is_empty() {
+            return Err(invalid());
+        }
+        let unit_end = after_number
+            .find(|character: char| character.is_ascii_digit() || character == '.')
+            .unwrap_or(after_number.len());
+        let (unit, after_unit) = after_number.split_at(unit_end);
+        let unit_nanos = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => NANOS_PER_MICRO,
+            "ms" => NANOS_PER_MILLI,
+            "s" => NANOS_PER_SECOND,
+            "m" => NANOS_PER_MINUTE,
+            "h" => NANOS_PER_HOUR,
+            _ => return Err(invalid()),
+        };
+        let integer: u128 = if integer_digits.is_empty() {
+            0
+        } else {
+            integer_digits.parse().map_err(|_| invalid())?
+        };
+        let mut component = integer.checked_mul(unit_nanos).ok_or_else(invalid)?;
+        if !fraction_digits.is_empty() {
+            // Go keeps the fraction's precision up to the nanosecond and
+            // truncates below it; so does this.
+            let mut scale: u128 = 1;
+            let mut fraction: u128 = 0;
+            for digit in fraction_digits.bytes().take(30) {
+                fraction = fraction * 10 + u128::from(digit - b'0');
+                scale *= 10;
+            }
+            component = component
+                .checked_add(fraction * unit_nanos / scale)
+                .ok_or_else(invalid)?;
+        }
+        total_nanos = total_nanos.checked_add(component).ok_or_else(invalid)?;
+        rest = after_unit;
+    }
+    let seconds = u64::try_from(total_nanos / NANOS_PER_SECOND).map_err(|_| invalid())?;
+    let nanos = u32::try_from(total_nanos % NANOS_PER_SECOND).map_err(|_| invalid())?;
+    Ok(Duration::new(seconds, nanos))
+}
+
+/// A duration as Go's `time.Duration.String` writes it (`1h0m0s`, `1.5s`,
+/// `250ms`), so messages read like flagger-loadtester's.
+pub fn format_go_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
+    if nanos < NANOS_PER_SECOND {
+        let (unit_nanos, unit) = if nanos < NANOS_PER_MICRO {
+            (1, "ns")
+        } else if nanos < NANOS_PER_MILLI {
+            (NANOS_PER_MICRO, "µs")
+        } else {
+            (NANOS_PER_MILLI, "ms")
+        };
+        return format!("{}{unit}", decimal(nanos, unit_nanos));
+    }
+    let hours = nanos / NANOS_PER_HOUR;
+    let minutes = nanos % NANOS_PER_HOUR / NANOS_PER_MINUTE;
+    let seconds = decimal(nanos % NANOS_PER_MINUTE, NANOS_PER_SECOND);
+    let mut formatted = String::new();
+    if hours > 0 {
+        let _ = write!(formatted, "{hours}h");
+    }
+    if hours > 0 || minutes > 0 {
+        let _ = write!(formatted, "{minutes}m");
+    }
+    let _ = write!(formatted, "{seconds}s");
+    formatted
+}
+
+/// `value / unit` with the fraction's trailing zeros dropped.
+fn decimal(value: u128, unit: u128) -> String {
+    let whole = value / unit;
+    let remainder = value % unit;
+    if remainder == 0 {
+        return whole.to_string();
+    }
+    let width = unit.ilog10() as usize;
+    let fraction = format!("{remainder:0width$}");
+    format!("{whole}.{}", fraction.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse_as_go_parses_them() {
+        let cases = [
+            ("1h", Duration::from_secs(3600)),
+            ("30m", Duration::from_secs(1800)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("1m30s", Duration::from_secs(90)),
+            ("1.5h", Duration::from_secs(5400)),
+            ("250ms", Duration::from_millis(250)),
+            ("2us", Duration::from_micros(2)),
+            ("2µs", Duration::from_micros(2)),
+            ("7ns", Duration::from_nanos(7)),
+            (".5s", Duration::from_millis(500)),
+            ("+10s", Duration::from_secs(10)),
+            ("0", Duration::ZERO),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_go_duration(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_durations_are_rejected() {
+        for text in ["", "10", "1x", "h", "1h-", ".s", "-1s", "1.2.3s"] {
+            assert!(
+                parse_go_duration(text).is_err(),
+                "{text} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn a_zero_or_negative_timeout_is_rejected() {
+        assert!(matches!(
+            parse_timeout("0s"),
+            Err(FlagError::NonPositiveTimeout(_))
+        ));
+        assert!(matches!(
+            parse_timeout("-1s"),
+            Err(FlagError::NonPositiveTimeout(_))
+        ));
+    }
+
+    #[test]
+    fn durations_are_written_as_go_writes_them() {
+        assert_eq!(format_go_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(format_go_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_go_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_go_duration(Duration::from_micros(1500)), "1.5ms");
+        assert_eq!(format_go_duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn go_booleans_parse_as_strconv_parse_bool() {
+        for text in ["1", "t", "T", "TRUE", "true", "True"] {
+            assert_eq!(parse_go_bool(text), Some(true), "{text}");
+        }
+        for text in ["0", "f", "F", "FALSE", "false", "False"] {
+            assert_eq!(parse_go_bool(text), Some(false), "{text}");
+        }
+        for text in ["", "yes", "tRUE", " true"] {
+            assert_eq!(parse_go_bool(text), None, "{text}");
+        }
+    }
+}
