@@ -1,8 +1,9 @@
 //! Fakes that speak HTTP on loopback, for the metric providers', webhooks'
 //! and notifiers' tests and for the simulator's wired mode: a Prometheus
 //! query API evaluating PromQL over simulated series ([`FakePrometheus`]),
-//! a scriptable webhook endpoint ([`WebhookReceiver`]) and a chat-notifier
-//! sink ([`AlertSink`]).
+//! a scriptable webhook endpoint ([`WebhookReceiver`]), a chat-notifier
+//! sink ([`AlertSink`]) and a synthetic application for a real Prometheus
+//! to scrape ([`SyntheticApp`]).
 //!
 //! Every fake binds `127.0.0.1:0`, exposes its base URL (`url()`), runs on
 //! the Tokio runtime it was started in, and stops when dropped (or on
@@ -110,10 +111,18 @@
 //! calls from asynchronous senders. [`AlertSink`] is a receiver that reads
 //! the message out of Slack (Discord, Rocket.Chat), Microsoft Teams and
 //! Google Chat payloads.
+//!
+//! # SyntheticApp
+//!
+//! [`SyntheticApp`] serves `/metrics` for a real Prometheus to scrape:
+//! Istio's and the Prometheus client's request metrics for one workload,
+//! with known rates, error ratio and latency distribution, so a test knows
+//! what weir's builtin queries must read back.
 
 mod alert;
 mod prometheus;
 mod server;
+mod synthetic;
 mod webhook;
 
 pub use alert::{AlertFormat, AlertMessage, AlertSink};
@@ -123,4 +132,8 @@ pub use prometheus::{
     VectorElement, format_go_float_g, format_value,
 };
 pub use server::FakeError;
+pub use synthetic::{
+    CLIENT_BUCKETS_SECONDS, ISTIO_BUCKETS_MILLISECONDS, SyntheticApp, SyntheticTraffic, Workload,
+    exposition,
+};
 pub use webhook::{CannedResponse, RecordedCall, WaitError, WebhookReceiver};
