@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use weir_sim::batch;
 use weir_sim::report::{ExpectationResult, RunSummary, SuiteEntry};
@@ -38,6 +39,33 @@ pub(crate) struct RunArgs {
     /// Directory for reports.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     out: PathBuf,
+    /// Run the engine against fakes on loopback, over HTTP: a Prometheus
+    /// answering its queries from the simulated series, a webhook receiver
+    /// and an alert sink, through the adapters the live controller uses.
+    /// One run unless `--runs` says otherwise; each is compared with the
+    /// in-process run of the same seed.
+    #[arg(long)]
+    wired: bool,
+    /// With `--wired`: simulated seconds per wall-clock second, or `max`
+    /// to run as fast as the round trips allow.
+    #[arg(long, value_name = "FACTOR|max", default_value = "60", value_parser = parse_speed, requires = "wired")]
+    speed: Speed,
+}
+
+/// How fast a wired run plays.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Speed(Option<f64>);
+
+fn parse_speed(text: &str) -> Result<Speed, String> {
+    if text == "max" {
+        return Ok(Speed(None));
+    }
+    match text.parse::<f64>() {
+        Ok(speed) if speed.is_finite() && speed > 0.0 => Ok(Speed(Some(speed))),
+        _ => Err(format!(
+            "`{text}` is not a speed: use a positive factor (60 plays a minute per second) or `max`"
+        )),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +105,9 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let seed = args.seed.unwrap_or(scenario.seed);
+    if args.wired {
+        return run_wired(args, &scenario, seed);
+    }
     let runs = args.runs.unwrap_or(scenario.runs).max(1);
     let started = Instant::now();
     let entry = simulate(&scenario, seed, runs, &args.out, None)?;
@@ -90,6 +121,76 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     ));
     write_stdout(&text)?;
     Ok(if entry.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_EXPECTATION_FAILED)
+    })
+}
+
+/// `weir sim run --wired`: each seed over the wire, compared with the
+/// in-process run of the same seed; the first one's reports.
+fn run_wired(args: &RunArgs, scenario: &Scenario, seed: u64) -> anyhow::Result<ExitCode> {
+    let runs = args.runs.unwrap_or(1).max(1);
+    let options = weir_sim::WiredOptions {
+        speed: args.speed.0,
+    };
+    let started = Instant::now();
+    let directory = args.out.join(&scenario.name);
+    let mut summaries = Vec::new();
+    let mut text = format!("{}\n", scenario.description.trim());
+    let mut disagreements = 0;
+    for index in 0..runs {
+        let run_seed = if index == 0 {
+            seed
+        } else {
+            batch::run_seed(seed, index)
+        };
+        let (record, traffic) =
+            weir_sim::run_wired(scenario, run_seed, RunOptions { detail: true }, options)
+                .with_context(|| format!("{} cannot run wired", scenario.name))?;
+        let reference = weir_sim::run(scenario, run_seed, RunOptions { detail: true });
+        let summary = RunSummary::from_record(&record);
+        let same = record.outcome.verdict == reference.outcome.verdict
+            && record.outcome.decided_at == reference.outcome.decided_at;
+        if !same {
+            disagreements += 1;
+        }
+        text.push_str(&format!(
+            "seed {run_seed}: {}\n  over the wire: {} Prometheus queries, {} webhook calls, {} alerts; in process, the same seed: {}\n",
+            summary.headline(),
+            traffic.queries,
+            traffic.webhook_calls,
+            traffic.alerts,
+            if same {
+                "the same outcome".to_owned()
+            } else {
+                format!("DIFFERENT: {}", RunSummary::from_record(&reference).headline())
+            }
+        ));
+        if index == 0 {
+            weir_sim::report::write_run(&record, &directory)?;
+        }
+        summaries.push(summary);
+    }
+    if runs > 1 {
+        weir_sim::report::write_runs(&scenario.name, &summaries, &directory)?;
+    }
+    let expectations = batch::check(&scenario.expect, &summaries);
+    text.push_str(&expectations_table(&expectations));
+    text.push_str(&format!(
+        "reports in {} ({runs} wired run{} in {:.2?})\n",
+        directory.display(),
+        if runs == 1 { "" } else { "s" },
+        started.elapsed()
+    ));
+    write_stdout(&text)?;
+    if disagreements > 0 {
+        eprintln!(
+            "error: {disagreements} wired run(s) decided differently from the in-process run of the same seed: a bug in an adapter or a fake"
+        );
+        return Ok(ExitCode::from(EXIT_EXPECTATION_FAILED));
+    }
+    Ok(if expectations.iter().all(|result| result.passed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_EXPECTATION_FAILED)

@@ -447,3 +447,56 @@ fn the_tuning_job_manifests_use_only_flags_weir_tune_has() {
         }
     }
 }
+
+#[test]
+fn a_wired_run_talks_http_and_agrees_with_the_in_process_run() {
+    let out = tempfile::tempdir().expect("temporary directory");
+    let output = weir(&[
+        "sim",
+        "run",
+        &scenario("02-error-regression.yaml"),
+        "--wired",
+        "--speed",
+        "max",
+        "--out",
+        &out.path().display().to_string(),
+    ]);
+    let text = stdout(&output);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.contains("in process, the same seed: the same outcome"),
+        "{text}"
+    );
+    let queries: usize = text
+        .split("over the wire: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no query count in {text}"));
+    assert!(queries > 0, "{text}");
+    assert!(
+        out.path()
+            .join("02-error-regression/timeline.svg")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_speed_that_is_not_a_positive_number_is_refused() {
+    for speed in ["0", "-3", "fast"] {
+        let output = weir(&[
+            "sim",
+            "run",
+            &scenario("02-error-regression.yaml"),
+            "--wired",
+            &format!("--speed={speed}"),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{speed}");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains("is not a speed"), "{speed}: {error}");
+    }
+}

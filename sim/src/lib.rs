@@ -36,10 +36,12 @@ pub mod run;
 pub mod scenario;
 pub mod time;
 pub mod tune;
+pub mod wired;
 
 pub use input::InputError;
 pub use plan::{Plan, PlanError, PlanOptions, Step, plan};
 pub use record::RunRecord;
-pub use run::{RunOptions, run};
+pub use run::{RunOptions, run, run_wired};
 pub use scenario::{Scenario, ScenarioError, load};
 pub use weir_engine::EngineConfig;
+pub use wired::{WiredError, WiredOptions, WiredTraffic};

@@ -170,7 +170,7 @@ impl SimMetrics {
     }
 
     /// The fault that hits this query, if any (one draw per matching fault).
-    fn fault(&mut self, metric: &str) -> Option<Fault> {
+    pub(crate) fn fault(&mut self, metric: &str) -> Option<Fault> {
         let now = self.now;
         let mut hit = None;
         for fault in &self.faults {
@@ -186,46 +186,40 @@ impl SimMetrics {
     }
 }
 
-impl Metrics for SimMetrics {
-    fn evaluate(
-        &mut self,
-        _canary: &Canary,
+impl SimMetrics {
+    /// What the simulated Prometheus answers for `metric` under `fault`.
+    fn reading_under(
+        &self,
+        fault: Option<&Fault>,
         metric: &CanaryMetric,
-        interval: &str,
-    ) -> MetricOutcome {
-        let range =
-            weir_api::duration::parse_go_duration(interval).unwrap_or(Duration::from_secs(60));
-        let mut at = self.now;
-        let fault = self.fault(&metric.name);
-        let reading = match fault.as_ref().map(|fault| fault.kind) {
+        range: Duration,
+    ) -> Reading {
+        match fault.map(|fault| fault.kind) {
             Some(FaultKind::NoData) => Reading::NoData {
                 message: "no values found".to_owned(),
             },
             Some(FaultKind::Error) => Reading::Error {
                 message: "error response from Prometheus: 503 Service Unavailable".to_owned(),
             },
-            Some(FaultKind::Slow)
-                if fault
-                    .as_ref()
-                    .and_then(|fault| fault.latency)
-                    .is_some_and(|latency| latency.0 >= PROVIDER_TIMEOUT) =>
-            {
-                Reading::Error {
-                    message:
-                        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-                            .to_owned(),
-                }
-            }
+            Some(FaultKind::Slow) if fault.is_some_and(Fault::times_out) => Reading::Error {
+                message:
+                    "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                        .to_owned(),
+            },
             Some(FaultKind::Stale) => {
-                at = at
-                    - fault
-                        .and_then(|fault| fault.stale_by)
-                        .map(|span| span.0)
-                        .unwrap_or_default();
-                self.read(metric, range, at, true)
+                let stale_by = fault
+                    .and_then(|fault| fault.stale_by)
+                    .map(|span| span.0)
+                    .unwrap_or_default();
+                self.read(metric, range, self.now - stale_by, true)
             }
-            _ => self.read(metric, range, at, true),
-        };
+            _ => self.read(metric, range, self.now, true),
+        }
+    }
+
+    /// Records one evaluation of `metric` (the canary's reading, and the
+    /// primary's for charts) and says whether it passed.
+    pub(crate) fn record(&mut self, metric: &CanaryMetric, range: Duration, reading: Reading) {
         let primary = if self.detail {
             self.read(metric, range, self.now, false)
         } else {
@@ -240,10 +234,39 @@ impl Metrics for SimMetrics {
         self.checks.push(MetricCheck {
             at: self.now,
             metric: metric.name.clone(),
-            canary: reading.clone(),
+            canary: reading,
             primary,
             passed,
         });
+    }
+}
+
+/// The range a metric's `interval` covers (1m when it cannot be read).
+pub(crate) fn metric_range(interval: &str) -> Duration {
+    weir_api::duration::parse_go_duration(interval).unwrap_or(Duration::from_secs(60))
+}
+
+impl Fault {
+    /// Whether a `slow` fault outlasts Flagger's provider timeout.
+    pub(crate) fn times_out(&self) -> bool {
+        self.kind == FaultKind::Slow
+            && self
+                .latency
+                .is_some_and(|latency| latency.0 >= PROVIDER_TIMEOUT)
+    }
+}
+
+impl Metrics for SimMetrics {
+    fn evaluate(
+        &mut self,
+        _canary: &Canary,
+        metric: &CanaryMetric,
+        interval: &str,
+    ) -> MetricOutcome {
+        let range = metric_range(interval);
+        let fault = self.fault(&metric.name);
+        let reading = self.reading_under(fault.as_ref(), metric, range);
+        self.record(metric, range, reading.clone());
         match reading {
             Reading::Value { value } => MetricOutcome::Value(value),
             Reading::NoData { message } => MetricOutcome::NoData(message),
@@ -265,12 +288,23 @@ pub struct SimWebhooks {
     pub calls: Vec<(String, Result<(), String>)>,
 }
 
-impl Webhooks for SimWebhooks {
+/// How a simulated webhook answers one call: the attempts that fail, with
+/// what, and what the webhook client makes of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WebhookPlan {
+    /// Attempts answered with `status` before one succeeds (or all of them).
+    pub(crate) failed_attempts: u32,
+    pub(crate) status: u16,
+    pub(crate) body: &'static str,
+    pub(crate) result: Result<(), String>,
+}
+
+impl SimWebhooks {
     /// Answers as flagger-loadtester would, and the way weir's webhook
     /// client reports it: a closed gate or a failing gate answers 403, which
     /// is final; a failing task answers 500, which the client retries
-    /// `retries` times (one draw per attempt).
-    fn call(&mut self, hook: &CanaryWebhook, _payload: &WebhookPayload) -> Result<(), PortError> {
+    /// `retries` times (one draw per attempt). Records the call.
+    pub(crate) fn plan(&mut self, hook: &CanaryWebhook) -> WebhookPlan {
         let behaviour = self.behaviours.get(&hook.name).cloned().unwrap_or_default();
         let gate = matches!(
             hook.r#type,
@@ -278,29 +312,65 @@ impl Webhooks for SimWebhooks {
                 | WebhookType::ConfirmTrafficIncrease
                 | WebhookType::ConfirmPromotion
         );
-        let result = if behaviour.closed {
-            Err(format!("403 Forbidden: {GATE_CLOSED}"))
+        let plan = if behaviour.closed {
+            WebhookPlan {
+                failed_attempts: 1,
+                status: 403,
+                body: GATE_CLOSED,
+                result: Err(format!("403 Forbidden: {GATE_CLOSED}")),
+            }
         } else if behaviour.failure_probability > 0.0 {
             let attempts = if gate {
                 1
             } else {
                 u32::try_from(hook.retries).unwrap_or(0) + 1
             };
-            let failed =
-                (0..attempts).all(|_| self.rng.random::<f64>() < behaviour.failure_probability);
+            let mut failed_attempts = 0;
+            while failed_attempts < attempts
+                && self.rng.random::<f64>() < behaviour.failure_probability
+            {
+                failed_attempts += 1;
+            }
+            let failed = failed_attempts == attempts;
             match (failed, gate) {
-                (false, _) => Ok(()),
-                (true, true) => Err("403 Forbidden: Forbidden".to_owned()),
-                (true, false) => Err(format!(
-                    "POST {} giving up after {attempts} attempt(s): 500 Internal Server Error: {TASK_FAILED}",
-                    hook.url
-                )),
+                (false, _) => WebhookPlan {
+                    failed_attempts,
+                    status: 500,
+                    body: TASK_FAILED,
+                    result: Ok(()),
+                },
+                (true, true) => WebhookPlan {
+                    failed_attempts,
+                    status: 403,
+                    body: "Forbidden",
+                    result: Err("403 Forbidden: Forbidden".to_owned()),
+                },
+                (true, false) => WebhookPlan {
+                    failed_attempts,
+                    status: 500,
+                    body: TASK_FAILED,
+                    result: Err(format!(
+                        "POST {} giving up after {attempts} attempt(s): 500 Internal Server Error: {TASK_FAILED}",
+                        hook.url
+                    )),
+                },
             }
         } else {
-            Ok(())
+            WebhookPlan {
+                failed_attempts: 0,
+                status: 200,
+                body: "OK",
+                result: Ok(()),
+            }
         };
-        self.calls.push((hook.name.clone(), result.clone()));
-        result.map_err(PortError::new)
+        self.calls.push((hook.name.clone(), plan.result.clone()));
+        plan
+    }
+}
+
+impl Webhooks for SimWebhooks {
+    fn call(&mut self, hook: &CanaryWebhook, _payload: &WebhookPayload) -> Result<(), PortError> {
+        self.plan(hook).result.map_err(PortError::new)
     }
 
     fn call_event(

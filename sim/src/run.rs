@@ -45,6 +45,7 @@ use crate::record::{
 };
 use crate::scenario::{Action, RequestClass, Scenario};
 use crate::time::SimTime;
+use crate::wired::{Wired, WiredError, WiredOptions, WiredTraffic};
 
 /// What a run keeps besides its outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +177,10 @@ struct World<'s> {
     detail: bool,
     route_cache: BTreeMap<(u64, usize, Vec<String>), RouteDecision>,
     routes_cache: Option<((u64, i32), Routes)>,
+    /// Set for wired runs: the engine's metrics, webhooks and alerts go
+    /// over HTTP to fakes (see `wired.rs`).
+    wired: Option<Wired>,
+    seed: u64,
 }
 
 /// The HPAs live in the cluster (`SimCluster::autoscale`); the engine's
@@ -202,7 +207,26 @@ impl weir_engine::ports::Scalers for NoScalers {
 
 /// Runs `scenario` once with `seed`.
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunRecord {
+    run_world(World::new(scenario, seed, options.detail)).0
+}
+
+/// Runs `scenario` once with `seed`, the engine talking HTTP to fakes on
+/// loopback (see `wired.rs`); also says what crossed the wire.
+pub fn run_wired(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+    wired: WiredOptions,
+) -> Result<(RunRecord, WiredTraffic), WiredError> {
     let mut world = World::new(scenario, seed, options.detail);
+    world.wired = Some(Wired::start(scenario, &mut world.canary, wired)?);
+    let (record, traffic) = run_world(world);
+    Ok((record, traffic.unwrap_or_default()))
+}
+
+fn run_world(mut world: World<'_>) -> (RunRecord, Option<WiredTraffic>) {
+    let scenario = world.scenario;
+    let seed = world.seed;
     let interval = scenario.canary.spec.analysis().interval_or_default();
     let end = SimTime(scenario.duration);
 
@@ -239,6 +263,9 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunRecord {
         let Some(next) = candidates.into_iter().flatten().min() else {
             break;
         };
+        if let Some(wired) = &world.wired {
+            wired.pace(next);
+        }
         world.flow_until(next, phase);
         world.now = next;
         world.cluster.advance_to(next);
@@ -296,7 +323,8 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunRecord {
         }
     }
 
-    world.finish(
+    let traffic = world.wired.as_ref().map(Wired::traffic);
+    let record = world.finish(
         ticks,
         interval,
         phase,
@@ -304,7 +332,8 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunRecord {
         decided_at,
         final_decision,
         seed,
-    )
+    );
+    (record, traffic)
 }
 
 impl<'s> World<'s> {
@@ -435,6 +464,8 @@ impl<'s> World<'s> {
             detail,
             route_cache: BTreeMap::new(),
             routes_cache: None,
+            wired: None,
+            seed,
         }
     }
 
@@ -483,6 +514,26 @@ impl<'s> World<'s> {
             recorder.now = now;
         }
         let clock = SimClock(now);
+        if let Some(wired) = &mut self.wired {
+            wired.prepare(now, &self.metrics);
+            // Borrowed apart: each adapter lends one of the world's fields.
+            let (mut metrics, mut webhooks, mut alerts) =
+                wired.ports(&mut self.metrics, &mut self.webhooks, &mut self.alerts);
+            let mut ports = Ports {
+                workloads: &mut self.cluster,
+                scalers: &mut self.scalers,
+                routing: &mut self.mesh,
+                metrics: &mut metrics,
+                webhooks: &mut webhooks,
+                alerts: &mut alerts,
+                events: &mut self.events,
+                clock: &clock,
+                status: &mut self.status,
+                entropy: &mut self.entropy,
+                telemetry: &mut self.telemetry,
+            };
+            return advance_in_place(&mut self.canary, &self.scenario.config, &mut ports);
+        }
         let mut ports = Ports {
             workloads: &mut self.cluster,
             scalers: &mut self.scalers,

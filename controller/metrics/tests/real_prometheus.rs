@@ -215,7 +215,13 @@ async fn builtin_queries_read_the_expected_success_rate_and_p99_from_a_real_prom
     let deadline = started + PATIENCE;
     // Prometheus is up and has scraped: wait out the warm-up.
     let probe = canary(Provider::Istio);
-    measure_when_ready(&metrics, &probe, &probe.spec.analysis().metrics[0], deadline).await;
+    measure_when_ready(
+        &metrics,
+        &probe,
+        &probe.spec.analysis().metrics[0],
+        deadline,
+    )
+    .await;
     tokio::time::sleep(WARM_UP.saturating_sub(started.elapsed())).await;
 
     for provider in [Provider::Istio, Provider::Kubernetes] {

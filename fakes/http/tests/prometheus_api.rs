@@ -815,3 +815,51 @@ async fn the_store_is_shared_with_the_server_while_it_runs() {
         1.0
     );
 }
+
+#[tokio::test]
+async fn an_aliased_query_is_answered_by_its_replacement_with_whitespace_runs_collapsed() {
+    let prometheus = FakePrometheus::start().await.expect("fake starts");
+    let process = Labels::metric("weir_simulated_metric").with("metric", "memory");
+    prometheus
+        .store()
+        .append(&process, at(30), 312.5)
+        .expect("sample stored");
+    // Registered as the template is written, sent as the provider sends it.
+    prometheus.alias(
+        "max(\n  container_memory_working_set_bytes{pod=~\"podinfo-.*\"}\n) / 1024 / 1024\n",
+        "weir_simulated_metric{metric=\"memory\"}",
+    );
+    let aliased = get(
+        &prometheus,
+        "max( container_memory_working_set_bytes{pod=~\"podinfo-.*\"} ) / 1024 / 1024",
+        Some(READ_AT),
+    )
+    .await;
+    assert_eq!(aliased.single_value(), 312.5);
+    // Any other text is evaluated as written: that series does not exist.
+    let other = get(
+        &prometheus,
+        "max(container_memory_working_set_bytes{pod=~\"other-.*\"}) / 1024 / 1024",
+        Some(READ_AT),
+    )
+    .await;
+    assert!(other.results().is_empty(), "{}", other.body);
+}
+
+#[tokio::test]
+async fn a_stale_answer_reads_the_data_as_it_was_earlier() {
+    let prometheus = FakePrometheus::start().await.expect("fake starts");
+    let gauge = Labels::metric("queue_depth");
+    for (second, value) in [(0, 1.0), (30, 2.0), (60, 3.0)] {
+        prometheus
+            .store()
+            .append(&gauge, at(second), value)
+            .expect("sample stored");
+    }
+    // One stale answer, then the data as it is.
+    prometheus.answer_next(FaultResponse::Stale(Duration::from_secs(30)));
+    let stale = get(&prometheus, "queue_depth", Some(READ_AT)).await;
+    assert_eq!(stale.single_value(), 2.0);
+    let current = get(&prometheus, "queue_depth", Some(READ_AT)).await;
+    assert_eq!(current.single_value(), 3.0);
+}

@@ -224,6 +224,12 @@ impl ProviderContext {
         })
     }
 
+    /// Every provider gives up after `timeout` instead of its default.
+    pub fn with_timeout(mut self, timeout: Duration) -> ProviderContext {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// The request timeout of a provider whose default is `default`.
     fn timeout(&self, default: Duration) -> Duration {
         self.timeout.unwrap_or(default)
@@ -492,10 +498,7 @@ pub(crate) mod test_support {
 
     /// A context whose providers give up after [`SHORT_TIMEOUT`].
     pub(crate) fn impatient_context() -> ProviderContext {
-        ProviderContext {
-            timeout: Some(SHORT_TIMEOUT),
-            ..context()
-        }
+        context().with_timeout(SHORT_TIMEOUT)
     }
 
     /// Long enough for loopback, short enough to keep timeout tests fast.

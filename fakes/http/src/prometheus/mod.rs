@@ -6,7 +6,7 @@ mod format;
 mod histogram;
 mod store;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -234,6 +234,9 @@ pub enum FaultResponse {
     /// Answer successfully with an empty vector, as for a series that does
     /// not exist.
     Empty,
+    /// Answer with the data as it was this long before the evaluation time
+    /// (a Prometheus whose scrapes lag).
+    Stale(Duration),
 }
 
 impl FaultResponse {
@@ -248,11 +251,14 @@ impl FaultResponse {
 
 type Responder = Arc<dyn Fn(&str) -> Option<FaultResponse> + Send + Sync>;
 
-/// Faults to inject: queued ones first, then the responder's.
+/// Faults to inject: queued ones first, then the responder's; and query
+/// aliases.
 #[derive(Default)]
 struct Faults {
     queued: VecDeque<FaultResponse>,
     responder: Option<Responder>,
+    /// Whitespace-collapsed query text → the query evaluated instead.
+    aliases: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for Faults {
@@ -261,6 +267,7 @@ impl fmt::Debug for Faults {
             .debug_struct("Faults")
             .field("queued", &self.queued)
             .field("responder", &self.responder.as_ref().map(|_| "Fn(&str)"))
+            .field("aliases", &self.aliases)
             .finish()
     }
 }
@@ -382,6 +389,12 @@ impl FakePrometheus {
         lock(&self.state.faults).responder = None;
     }
 
+    /// Answers the next query with `response` (queued after earlier ones,
+    /// before the responder is consulted).
+    pub fn answer_next(&self, response: FaultResponse) {
+        lock(&self.state.faults).queued.push_back(response);
+    }
+
     /// Answers the next `count` queries with `status` and `body`, before
     /// the responder is consulted (calls queue up one after the other).
     pub fn fail_next(&self, count: usize, status: StatusCode, body: impl Into<String>) {
@@ -391,10 +404,27 @@ impl FakePrometheus {
             .extend(std::iter::repeat_n(fault, count));
     }
 
+    /// Evaluates `replacement` whenever the query `query` arrives
+    /// (compared with runs of whitespace collapsed, as weir's provider
+    /// sends them). The simulator answers a MetricTemplate's query, whose
+    /// series exist only in the user's cluster, from a simulated process:
+    /// the query must arrive exactly as the template renders it, or it is
+    /// evaluated as written and finds nothing.
+    pub fn alias(&self, query: &str, replacement: &str) {
+        lock(&self.state.faults)
+            .aliases
+            .insert(collapse_whitespace(query), replacement.to_owned());
+    }
+
     /// Stops serving and waits until the port is closed.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }
+}
+
+/// `text` with runs of whitespace as one space, trimmed.
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl PrometheusState {
@@ -408,6 +438,13 @@ impl PrometheusState {
         };
         // Called without the lock: a responder may script further faults.
         responder.and_then(|responder| responder(query))
+    }
+
+    fn alias_of(&self, query: &str) -> Option<String> {
+        lock(&self.faults)
+            .aliases
+            .get(&collapse_whitespace(query))
+            .cloned()
     }
 }
 
@@ -453,14 +490,19 @@ async fn query(
         headers,
     });
 
+    let mut evaluated_at = evaluated_at;
     match state.fault_for(&query_text) {
         Some(FaultResponse::Error { status, body }) => return raw_response(status, body),
         Some(FaultResponse::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(FaultResponse::Empty) => {
             return json_response(StatusCode::OK, format::empty_vector_body());
         }
+        Some(FaultResponse::Stale(by)) => {
+            evaluated_at = evaluated_at.map(|time| time.saturating_sub(by));
+        }
         None => {}
     }
+    let query_text = state.alias_of(&query_text).unwrap_or(query_text);
 
     let result = match time {
         Err(error) => Err(error),
