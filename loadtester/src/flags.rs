@@ -7,7 +7,6 @@
 //! spelling of every known flag before clap sees the arguments.
 
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -220,126 +219,15 @@ pub fn parse_go_bool(text: &str) -> Option<bool> {
     }
 }
 
-const NANOS_PER_MICRO: u128 = 1_000;
-const NANOS_PER_MILLI: u128 = 1_000_000;
-const NANOS_PER_SECOND: u128 = 1_000_000_000;
-const NANOS_PER_MINUTE: u128 = 60 * NANOS_PER_SECOND;
-const NANOS_PER_HOUR: u128 = 60 * NANOS_PER_MINUTE;
-
-/// Go's `time.ParseDuration` for non-negative durations: a sequence of
-/// decimal numbers, each with an optional fraction and a unit (`ns`, `us`,
-/// `µs`, `ms`, `s`, `m`, `h`), such as `1h30m` or `1.5s`; `0` needs no unit.
-/// A leading `+` is accepted; a negative duration is an error.
+/// Go's `time.ParseDuration` for non-negative durations (`1h30m`, `1.5s`,
+/// `250ms`; `0` needs no unit), shared with the rest of weir.
 pub fn parse_go_duration(text: &str) -> Result<Duration, FlagError> {
-    let invalid = || FlagError::Duration(text.to_owned());
-    let unsigned = text.strip_prefix('+').unwrap_or(text);
-    if unsigned == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if unsigned.is_empty() {
-        return Err(invalid());
-    }
-    let mut rest = unsigned;
-    let mut total_nanos: u128 = 0;
-    while !rest.is_empty() {
-        let integer_end = rest
-            .find(|character: char| !character.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let (integer_digits, after_integer) = rest.split_at(integer_end);
-        let (fraction_digits, after_number) = match after_integer.strip_prefix('.') {
-            Some(after_point) => {
-                let fraction_end = after_point
-                    .find(|character: char| !character.is_ascii_digit())
-                    .unwrap_or(after_point.len());
-                after_point.split_at(fraction_end)
-            }
-            None => ("", after_integer),
-        };
-        if integer_digits.is_empty() && fraction_digits.is_empty() {
-            return Err(invalid());
-        }
-        let unit_end = after_number
-            .find(|character: char| character.is_ascii_digit() || character == '.')
-            .unwrap_or(after_number.len());
-        let (unit, after_unit) = after_number.split_at(unit_end);
-        let unit_nanos = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => NANOS_PER_MICRO,
-            "ms" => NANOS_PER_MILLI,
-            "s" => NANOS_PER_SECOND,
-            "m" => NANOS_PER_MINUTE,
-            "h" => NANOS_PER_HOUR,
-            _ => return Err(invalid()),
-        };
-        let integer: u128 = if integer_digits.is_empty() {
-            0
-        } else {
-            integer_digits.parse().map_err(|_| invalid())?
-        };
-        let mut component = integer.checked_mul(unit_nanos).ok_or_else(invalid)?;
-        if !fraction_digits.is_empty() {
-            // Go keeps the fraction's precision up to the nanosecond and
-            // truncates below it; so does this.
-            let mut scale: u128 = 1;
-            let mut fraction: u128 = 0;
-            for digit in fraction_digits.bytes().take(30) {
-                fraction = fraction * 10 + u128::from(digit - b'0');
-                scale *= 10;
-            }
-            component = component
-                .checked_add(fraction * unit_nanos / scale)
-                .ok_or_else(invalid)?;
-        }
-        total_nanos = total_nanos.checked_add(component).ok_or_else(invalid)?;
-        rest = after_unit;
-    }
-    let seconds = u64::try_from(total_nanos / NANOS_PER_SECOND).map_err(|_| invalid())?;
-    let nanos = u32::try_from(total_nanos % NANOS_PER_SECOND).map_err(|_| invalid())?;
-    Ok(Duration::new(seconds, nanos))
+    weir_api::duration::parse_go_duration(text).map_err(|_| FlagError::Duration(text.to_owned()))
 }
 
 /// A duration as Go's `time.Duration.String` writes it (`1h0m0s`, `1.5s`,
 /// `250ms`), so messages read like flagger-loadtester's.
-pub fn format_go_duration(duration: Duration) -> String {
-    let nanos = duration.as_nanos();
-    if nanos == 0 {
-        return "0s".to_owned();
-    }
-    if nanos < NANOS_PER_SECOND {
-        let (unit_nanos, unit) = if nanos < NANOS_PER_MICRO {
-            (1, "ns")
-        } else if nanos < NANOS_PER_MILLI {
-            (NANOS_PER_MICRO, "µs")
-        } else {
-            (NANOS_PER_MILLI, "ms")
-        };
-        return format!("{}{unit}", decimal(nanos, unit_nanos));
-    }
-    let hours = nanos / NANOS_PER_HOUR;
-    let minutes = nanos % NANOS_PER_HOUR / NANOS_PER_MINUTE;
-    let seconds = decimal(nanos % NANOS_PER_MINUTE, NANOS_PER_SECOND);
-    let mut formatted = String::new();
-    if hours > 0 {
-        let _ = write!(formatted, "{hours}h");
-    }
-    if hours > 0 || minutes > 0 {
-        let _ = write!(formatted, "{minutes}m");
-    }
-    let _ = write!(formatted, "{seconds}s");
-    formatted
-}
-
-/// `value / unit` with the fraction's trailing zeros dropped.
-fn decimal(value: u128, unit: u128) -> String {
-    let whole = value / unit;
-    let remainder = value % unit;
-    if remainder == 0 {
-        return whole.to_string();
-    }
-    let width = unit.ilog10() as usize;
-    let fraction = format!("{remainder:0width$}");
-    format!("{whole}.{}", fraction.trim_end_matches('0'))
-}
+pub use weir_api::duration::format_go_duration;
 
 #[cfg(test)]
 mod tests {

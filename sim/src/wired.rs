@@ -431,9 +431,10 @@ impl Family {
                 .with("destination_workload", workload),
             // A pod of the Deployment, `<workload>-<hash>-<suffix>`, as the
             // HTTP observer's pod-name pattern expects.
-            Family::Http => Labels::new()
-                .with("kubernetes_namespace", namespace)
-                .with("kubernetes_pod_name", &format!("{workload}-7f9d8b6c5d-x2x4z")),
+            Family::Http => Labels::new().with("kubernetes_namespace", namespace).with(
+                "kubernetes_pod_name",
+                &format!("{workload}-7f9d8b6c5d-x2x4z"),
+            ),
         }
     }
 

@@ -74,6 +74,11 @@ impl SecretData {
         (!value.is_empty()).then(|| value.to_owned())
     }
 
+    /// [`SecretData::text`], kept secret.
+    pub fn secret(&self, key: &str) -> Option<SecretString> {
+        self.text(key).map(SecretString)
+    }
+
     pub fn bytes(&self, key: &str) -> Option<&[u8]> {
         self.0.get(key).map(Vec::as_slice)
     }
@@ -87,6 +92,27 @@ impl SecretData {
 impl fmt::Debug for SecretData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// A value read from a Secret: usable, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> SecretString {
+        SecretString(value.into())
+    }
+
+    /// The value, for the request that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 
@@ -196,6 +222,9 @@ mod tests {
             debug.contains("token") && !debug.contains("s3cr3t"),
             "{debug}"
         );
+        let value = secret.secret("token").expect("present");
+        assert_eq!(format!("{value:?}"), "<redacted>");
+        assert_eq!(value.expose(), "s3cr3t");
     }
 
     #[test]

@@ -47,7 +47,7 @@ use bytes::Bytes;
 use k8s_openapi::jiff::Timestamp;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use weir_api::metric_template::{MetricProvider, MetricProviderType};
-use weir_api::objects::SecretData;
+use weir_api::objects::{SecretData, SecretString};
 use weir_http::{ClientOptions, HttpError};
 
 pub use datadog::Datadog;
@@ -185,9 +185,9 @@ impl Credentials<'_> {
         provider: &'static str,
         key: &'static str,
         hint: Option<&'static str>,
-    ) -> Result<String, ProviderError> {
+    ) -> Result<SecretString, ProviderError> {
         self.data
-            .text(key)
+            .secret(key)
             .ok_or_else(|| ProviderError::MissingSecretKey {
                 provider,
                 secret: self.secret.to_owned(),
@@ -361,6 +361,15 @@ pub fn collapse_whitespace(query: &str) -> String {
     collapsed
 }
 
+/// The template's address, or the provider's public endpoint.
+fn address_or<'a>(spec: &'a MetricProvider, default: &'a str) -> &'a str {
+    spec.address
+        .as_deref()
+        .map(str::trim)
+        .filter(|address| !address.is_empty())
+        .unwrap_or(default)
+}
+
 /// `address` as a base URL, required and http(s).
 fn base_url(provider: &'static str, address: Option<&str>) -> Result<url::Url, ProviderError> {
     let address = address
@@ -522,6 +531,25 @@ pub(crate) mod test_support {
         spec
     }
 
+    /// A provider of `kind` at `address` whose Secret holds `pairs`.
+    pub(crate) fn provider_with_secret(
+        kind: MetricProviderType,
+        address: &str,
+        pairs: &[(&str, &str)],
+        context: &ProviderContext,
+    ) -> MetricsProvider {
+        let secret = SecretData::from_pairs(pairs.iter().copied());
+        MetricsProvider::new(
+            &with_secret(spec(kind, address)),
+            Some(Credentials {
+                secret: "test/credentials",
+                data: &secret,
+            }),
+            context,
+        )
+        .unwrap_or_else(|error| panic!("{}: {error}", kind.as_str()))
+    }
+
     pub(crate) fn window() -> QueryWindow {
         QueryWindow {
             interval: Duration::from_secs(60),
@@ -572,6 +600,88 @@ mod tests {
                 "{address}: {error}"
             );
             assert!(error.to_string().contains(address), "{error}");
+        }
+    }
+
+    /// A spec of `kind` at `address`, with a Secret holding every key any
+    /// provider needs.
+    fn complete_spec(kind: MetricProviderType, address: &str) -> (MetricProvider, SecretData) {
+        let secret = SecretData::from_pairs([
+            ("token", "s3cr3t-token"),
+            ("org", "platform"),
+            ("username", "s3cr3t-user"),
+            ("password", "s3cr3t-password"),
+            ("datadog_api_key", "s3cr3t-api-key"),
+            ("datadog_application_key", "s3cr3t-application-key"),
+            ("newrelic_account_id", "1234"),
+            ("newrelic_query_key", "s3cr3t-query-key"),
+            ("dynatrace_token", "s3cr3t-dynatrace"),
+            ("sf_token_key", "s3cr3t-splunk"),
+        ]);
+        (
+            test_support::with_secret(test_support::spec(kind, address)),
+            secret,
+        )
+    }
+
+    const SUPPORTED: [MetricProviderType; 8] = [
+        MetricProviderType::Prometheus,
+        MetricProviderType::Datadog,
+        MetricProviderType::Newrelic,
+        MetricProviderType::Graphite,
+        MetricProviderType::Dynatrace,
+        MetricProviderType::Influxdb,
+        MetricProviderType::Splunk,
+        MetricProviderType::Externalmetrics,
+    ];
+
+    #[tokio::test]
+    async fn every_provider_gives_up_after_its_timeout_with_an_error_not_no_data() {
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_delay(test_support::SHORT_TIMEOUT * 3))
+            .mount(&server)
+            .await;
+        for kind in SUPPORTED {
+            let (spec, secret) = complete_spec(kind, &server.uri());
+            let provider = MetricsProvider::new(
+                &spec,
+                Some(Credentials {
+                    secret: "test/credentials",
+                    data: &secret,
+                }),
+                &test_support::impatient_context(),
+            )
+            .unwrap_or_else(|error| panic!("{}: {error}", kind.as_str()));
+            let error = provider
+                .query("x", &test_support::window())
+                .await
+                .expect_err(kind.as_str());
+            assert!(
+                error.to_string().ends_with("timed out after 200ms"),
+                "{}: {error}",
+                kind.as_str()
+            );
+            assert!(!error.is_no_values(), "{}: {error}", kind.as_str());
+        }
+    }
+
+    #[test]
+    fn no_provider_shows_its_credentials_in_debug_output() {
+        for kind in SUPPORTED {
+            let (spec, secret) = complete_spec(kind, "http://provider.test");
+            let provider = MetricsProvider::new(
+                &spec,
+                Some(Credentials {
+                    secret: "test/credentials",
+                    data: &secret,
+                }),
+                &test_support::context(),
+            )
+            .unwrap_or_else(|error| panic!("{}: {error}", kind.as_str()));
+            let debug = format!("{provider:?}");
+            assert!(!debug.contains("s3cr3t"), "{}: {debug}", kind.as_str());
         }
     }
 
