@@ -4,7 +4,8 @@
 //!   Canary metric ──▶ builtin::Observer (request-success-rate, request-duration per mesh)
 //!                 ──▶ template::render   (MetricTemplate and inline queries: {{ namespace }}, ...)
 //!                 ──▶ provider::*        (Prometheus, Datadog, New Relic, Graphite, Dynatrace,
-//!                                         InfluxDB, Splunk, external metrics)
+//!                                         InfluxDB, Splunk, external metrics, CloudWatch,
+//!                                         Stackdriver)
 //!                 ──▶ measure::ProviderMetrics (the engine's metrics port)
 //! ```
 //!

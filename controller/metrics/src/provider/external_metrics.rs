@@ -183,7 +183,7 @@ struct MetricQuery {
 
 impl MetricQuery {
     fn parse(query: &str) -> Result<MetricQuery, QueryError> {
-        let invalid = |reason: &str| QueryError::Decode {
+        let invalid = |reason: &str| QueryError::InvalidQuery {
             provider: NAME,
             reason: format!(
                 "query `{query}`: {reason}; expected <namespace>/<metric>?labelSelector=<selector>"

@@ -5,7 +5,7 @@
 //!   MetricTemplate.spec.provider ─┐
 //!   Secret (template's namespace) ┼─ MetricsProvider::new ──▶ Prometheus | Datadog | New Relic | Graphite
 //!   ProviderContext (clients,     ┘                            | Dynatrace | InfluxDB | Splunk | external metrics
-//!    cluster endpoint)
+//!    cluster endpoint)                                         | CloudWatch | Stackdriver
 //!
 //!   provider.query(rendered query, QueryWindow { interval, now }) ──▶ Ok(value)
 //!                                                                   │ Err(NoValues)  → "no data"
@@ -30,8 +30,15 @@
 //! * Splunk's SignalFlow programs run over its HTTP (server-sent events)
 //!   interface rather than a WebSocket: the same program and window, one
 //!   request, testable with any HTTP fake;
+//! * CloudWatch speaks its JSON protocol with its own SigV4 signing and
+//!   AWS credential chain, and may take keys from a Secret; Stackdriver
+//!   speaks Cloud Monitoring's REST API with service-account or metadata
+//!   server tokens (each module lists how it differs);
+//! * Keptn is not served yet: its metrics are Kubernetes objects, read
+//!   through the API client the live controller brings;
 //! * Secret values are trimmed of surrounding whitespace.
 
+mod cloudwatch;
 mod datadog;
 mod dynatrace;
 mod external_metrics;
@@ -40,6 +47,7 @@ mod influxdb;
 mod newrelic;
 mod prometheus;
 mod splunk;
+mod stackdriver;
 
 use std::time::Duration;
 
@@ -50,6 +58,7 @@ use weir_api::metric_template::{MetricProvider, MetricProviderType};
 use weir_api::objects::{SecretData, SecretString};
 use weir_http::{ClientOptions, HttpError};
 
+pub use cloudwatch::CloudWatch;
 pub use datadog::Datadog;
 pub use dynatrace::Dynatrace;
 pub use external_metrics::{ClusterEndpoint, ExternalMetrics};
@@ -58,6 +67,7 @@ pub use influxdb::InfluxDb;
 pub use newrelic::NewRelic;
 pub use prometheus::Prometheus;
 pub use splunk::Splunk;
+pub use stackdriver::Stackdriver;
 
 /// Flagger's request timeout for every HTTP provider but InfluxDB.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,6 +106,18 @@ pub enum QueryError {
     /// The provider answered something weir cannot read.
     #[error("{provider} answered with an unexpected response: {reason}")]
     Decode {
+        provider: &'static str,
+        reason: String,
+    },
+    /// The query cannot be sent as written (nothing was sent).
+    #[error("{provider}: invalid query: {reason}")]
+    InvalidQuery {
+        provider: &'static str,
+        reason: String,
+    },
+    /// No credentials to sign or authorize the request with.
+    #[error("{provider}: no usable credentials: {reason}")]
+    Credentials {
         provider: &'static str,
         reason: String,
     },
@@ -255,6 +277,8 @@ pub enum MetricsProvider {
     InfluxDb(InfluxDb),
     Splunk(Splunk),
     ExternalMetrics(ExternalMetrics),
+    CloudWatch(CloudWatch),
+    Stackdriver(Stackdriver),
 }
 
 impl MetricsProvider {
@@ -291,16 +315,10 @@ impl MetricsProvider {
                 MetricsProvider::ExternalMetrics(ExternalMetrics::new(spec, credentials, context)?)
             }
             MetricProviderType::Cloudwatch => {
-                return Err(ProviderError::Unsupported {
-                    provider: "cloudwatch",
-                    reason: "AWS request signing and credential discovery are not implemented; query CloudWatch through a Prometheus exporter meanwhile",
-                });
+                MetricsProvider::CloudWatch(CloudWatch::new(spec, credentials, context)?)
             }
             MetricProviderType::Stackdriver => {
-                return Err(ProviderError::Unsupported {
-                    provider: "stackdriver",
-                    reason: "Google Cloud authentication is not implemented; query Cloud Monitoring through its PromQL API with the prometheus provider meanwhile",
-                });
+                MetricsProvider::Stackdriver(Stackdriver::new(spec, credentials, context)?)
             }
             MetricProviderType::Keptn => {
                 return Err(ProviderError::Unsupported {
@@ -322,6 +340,8 @@ impl MetricsProvider {
             MetricsProvider::InfluxDb(provider) => provider.query(query).await,
             MetricsProvider::Splunk(provider) => provider.query(query, window).await,
             MetricsProvider::ExternalMetrics(provider) => provider.query(query).await,
+            MetricsProvider::CloudWatch(provider) => provider.query(query, window).await,
+            MetricsProvider::Stackdriver(provider) => provider.query(query, window).await,
         }
     }
 
@@ -337,6 +357,8 @@ impl MetricsProvider {
             MetricsProvider::InfluxDb(provider) => provider.check_online().await,
             MetricsProvider::Splunk(provider) => provider.check_online().await,
             MetricsProvider::ExternalMetrics(provider) => provider.check_online().await,
+            MetricsProvider::CloudWatch(provider) => provider.check_online().await,
+            MetricsProvider::Stackdriver(provider) => provider.check_online().await,
         }
     }
 }
