@@ -18,6 +18,9 @@
 //!
 //!   tune: configs × scenarios × seeds ──▶ Results ──▶ scores, Pareto front,
 //!         (weir tune, weir check)                     budgets, report, YAML patch
+//!
+//!   run::run_wired: the same loop, with metrics, webhooks and alerts over
+//!         HTTP to fakes on loopback (wired.rs), paced by --speed
 //! ```
 //!
 //! `input` reads scenarios, tuning spaces and budgets with located errors.
