@@ -35,11 +35,21 @@
 //! against it. Where weir deliberately differs from Flagger, the provider
 //! module's documentation says so and why.
 
+pub mod apisix;
+pub mod appmesh;
+pub mod contour;
 pub mod error;
 pub mod gateway_api;
+pub mod gloo;
 pub mod istio;
+pub mod knative;
+pub mod kuma;
 pub mod metadata;
+pub mod nginx;
 mod session;
+pub mod skipper;
+pub mod smi;
+pub mod traefik;
 
 pub use error::RouterError;
 pub use metadata::ObjectMetadata;
