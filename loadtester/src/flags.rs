@@ -86,52 +86,14 @@ impl Flags {
     }
 }
 
-/// The long names of every flag [`Flags`] knows, for [`normalize_go_flags`].
-const GO_FLAG_NAMES: &[&str] = &[
-    "port",
-    "timeout",
-    "namespace-regexp",
-    "log-level",
-    "zap-encoding",
-    "zap-replace-globals",
-    // Go's flag package prints the usage for -h and -help.
-    "help",
-];
-
 /// Rewrites Go's single-dash flags (`-port=8080`, `-port 8080`) to clap's
-/// double-dash form. The first argument (the program) and everything after
-/// `--` are left alone, as are single-dash arguments that are not known flag
-/// names (they are values, such as a negative number, or errors clap reports).
+/// double-dash form (see `weir_goflags`).
 pub fn normalize_go_flags<I, T>(args: I) -> Vec<OsString>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString>,
 {
-    let mut normalized = Vec::new();
-    let mut after_terminator = false;
-    for (index, argument) in args.into_iter().map(Into::into).enumerate() {
-        if index == 0 || after_terminator {
-            normalized.push(argument);
-            continue;
-        }
-        if argument == "--" {
-            after_terminator = true;
-            normalized.push(argument);
-            continue;
-        }
-        let rewritten = argument.to_str().and_then(|text| {
-            let flag = text.strip_prefix('-')?;
-            if flag.starts_with('-') {
-                return None;
-            }
-            let name = flag.split_once('=').map_or(flag, |(name, _)| name);
-            GO_FLAG_NAMES
-                .contains(&name)
-                .then(|| OsString::from(format!("-{text}")))
-        });
-        normalized.push(rewritten.unwrap_or(argument));
-    }
-    normalized
+    weir_goflags::normalize(&<Flags as clap::CommandFactory>::command(), args)
 }
 
 /// How much flagger-loadtester logs (zap's levels).
@@ -209,15 +171,8 @@ fn parse_timeout(text: &str) -> Result<Duration, FlagError> {
     Ok(timeout)
 }
 
-/// Go's `strconv.ParseBool`: `1 t T TRUE true True` and
-/// `0 f F FALSE false False`; anything else is `None`.
-pub fn parse_go_bool(text: &str) -> Option<bool> {
-    match text {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
+/// Go's `strconv.ParseBool` (see `weir_goflags::parse_bool`).
+pub use weir_goflags::parse_bool as parse_go_bool;
 
 /// Go's `time.ParseDuration` for non-negative durations (`1h30m`, `1.5s`,
 /// `250ms`; `0` needs no unit), shared with the rest of weir.
@@ -284,18 +239,5 @@ mod tests {
         assert_eq!(format_go_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(format_go_duration(Duration::from_micros(1500)), "1.5ms");
         assert_eq!(format_go_duration(Duration::ZERO), "0s");
-    }
-
-    #[test]
-    fn go_booleans_parse_as_strconv_parse_bool() {
-        for text in ["1", "t", "T", "TRUE", "true", "True"] {
-            assert_eq!(parse_go_bool(text), Some(true), "{text}");
-        }
-        for text in ["0", "f", "F", "FALSE", "false", "False"] {
-            assert_eq!(parse_go_bool(text), Some(false), "{text}");
-        }
-        for text in ["", "yes", "tRUE", " true"] {
-            assert_eq!(parse_go_bool(text), None, "{text}");
-        }
     }
 }
