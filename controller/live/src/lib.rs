@@ -19,6 +19,7 @@ pub mod events;
 pub mod flags;
 pub mod leader;
 pub mod objects;
+pub mod scheduler;
 pub mod server;
 pub mod status;
 pub mod telemetry;
