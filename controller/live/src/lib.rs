@@ -15,6 +15,8 @@
 //! The engine keeps no memory between ticks: the Canary's status is the
 //! truth, so a restarted controller resumes where the last one stopped.
 
+pub mod cluster;
+pub mod controller;
 pub mod events;
 pub mod flags;
 pub mod leader;

@@ -55,6 +55,11 @@ pub fn is_conflict(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 409)
 }
 
+/// The waits between conflicting writes: `retry.DefaultBackoff`.
+pub(crate) fn conflict_delays() -> impl Iterator<Item = Duration> {
+    (0..CONFLICT_RETRIES - 1).map(|step| FIRST_RETRY_DELAY * RETRY_FACTOR.pow(step))
+}
+
 /// Runs `attempt` until it succeeds, fails with something other than a
 /// conflict, or the retries run out.
 pub async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, kube::Error>
