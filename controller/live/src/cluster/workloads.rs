@@ -323,7 +323,7 @@ impl KubeWorkloads {
             .await
             .map_err(|error| failed("get query", "scaledobject", name, namespace, error))?;
         object
-            .map(|object| serde_json::to_value(object))
+            .map(serde_json::to_value)
             .transpose()
             .map_err(|error| failed("decode", "scaledobject", name, namespace, error))
     }
