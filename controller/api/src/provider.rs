@@ -117,7 +117,9 @@ impl Provider {
         self == Provider::Istio
     }
 
-    /// Whether the provider's router can route by request headers (A/B testing).
+    /// Whether the provider's router can route by request headers (A/B
+    /// testing). Not Traefik: its router ignores `analysis.match`, so an A/B
+    /// analysis there would send everyone to the canary.
     pub fn supports_ab_testing(self) -> bool {
         matches!(
             self,
@@ -130,7 +132,6 @@ impl Provider {
                 | Provider::Gloo
                 | Provider::Nginx
                 | Provider::Apisix
-                | Provider::Traefik
         )
     }
 

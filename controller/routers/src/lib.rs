@@ -30,9 +30,11 @@
 //! into `canary.status` before it calls `set_routes` (semantics §18 #19), and
 //! the routers only read them. That keeps every function here deterministic.
 //!
-//! The field-by-field specification is `flagger-semantics.md` §9.1 (Istio) and
-//! §9.2 (Gateway API); the golden files under `tests/golden` are checked
-//! against it. Where weir deliberately differs from Flagger, the provider
+//! The field-by-field specification is `flagger-semantics.md` §9.1 (Istio),
+//! §9.2 (Gateway API) and §9.3 (SMI/Linkerd/OSM, NGINX, Contour, Traefik,
+//! Gloo, Skipper, APISIX, Kuma, App Mesh, Knative); the golden files under
+//! `tests/golden` are checked against it. The `kubernetes` provider has no
+//! routing objects: its Services are the `weir-workloads` crate's. Where weir deliberately differs from Flagger, the provider
 //! module's documentation says so and why.
 
 pub mod apisix;
