@@ -600,16 +600,7 @@ impl Routing for MeshRouter {
                     .ok_or_else(|| self.not_found("HTTPRoute", canary))?;
                 gateway_api::routes(route, canary, version).map_err(router_error)
             }
-            // Flagger's NopRouter: the analysis starts on the primary and
-            // reports the canary once blue/green iterations run.
-            Mesh::Kubernetes => {
-                let iterations = canary.status.as_ref().map_or(0, |status| status.iterations);
-                Ok(if iterations == 0 {
-                    Routes::ALL_PRIMARY
-                } else {
-                    Routes::ALL_CANARY
-                })
-            }
+            Mesh::Kubernetes => Ok(weir_routers::kubernetes::routes(canary)),
             Mesh::WeightsOnly => Ok(self.objects.weights),
         }
     }

@@ -107,11 +107,25 @@ mod tests {
     fn every_go_spelling_of_a_known_flag_becomes_clap_spelling() {
         let normalized = normalize(
             &command(),
-            ["weir", "-port=8080", "-mesh-provider", "linkerd", "--port", "9"],
+            [
+                "weir",
+                "-port=8080",
+                "-mesh-provider",
+                "linkerd",
+                "--port",
+                "9",
+            ],
         );
         assert_eq!(
             strings(&normalized),
-            ["weir", "--port=8080", "--mesh-provider", "linkerd", "--port", "9"]
+            [
+                "weir",
+                "--port=8080",
+                "--mesh-provider",
+                "linkerd",
+                "--port",
+                "9"
+            ]
         );
     }
 
@@ -134,7 +148,10 @@ mod tests {
                 .copied()
         };
         assert_eq!(parse(&["weir", "-enable-leader-election"]), Some(true));
-        assert_eq!(parse(&["weir", "-enable-leader-election=false"]), Some(false));
+        assert_eq!(
+            parse(&["weir", "-enable-leader-election=false"]),
+            Some(false)
+        );
         assert_eq!(parse(&["weir", "-enable-leader-election=T"]), Some(true));
     }
 

@@ -15,6 +15,7 @@
 //! The engine keeps no memory between ticks: the Canary's status is the
 //! truth, so a restarted controller resumes where the last one stopped.
 
+pub mod app;
 pub mod cluster;
 pub mod controller;
 pub mod events;
@@ -25,7 +26,9 @@ pub mod scheduler;
 pub mod server;
 pub mod status;
 pub mod telemetry;
+pub mod ticker;
 
+pub use app::run;
 pub use flags::Flags;
 pub use telemetry::ControllerMetrics;
 

@@ -45,6 +45,7 @@ pub mod gateway_api;
 pub mod gloo;
 pub mod istio;
 pub mod knative;
+pub mod kubernetes;
 pub mod kuma;
 pub mod metadata;
 pub mod nginx;

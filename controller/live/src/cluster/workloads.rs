@@ -30,6 +30,7 @@ use weir_http::Bridge;
 use weir_workloads::configs::{ConfigKind, ConfigObject, primary_config_name};
 use weir_workloads::{FoundConfigs, Options, TrackedConfigs, WorkloadError, config_references};
 
+use super::failed;
 use crate::status::{conflict_delays, is_conflict};
 
 /// The Workloads and Scalers ports for one tick.
@@ -46,18 +47,6 @@ impl std::fmt::Debug for KubeWorkloads {
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
-}
-
-/// A Kubernetes error as an event-friendly message: what failed, on which
-/// object, and the API server's reason.
-fn failed(
-    action: &str,
-    kind: &str,
-    name: &str,
-    namespace: &str,
-    error: impl std::fmt::Display,
-) -> PortError {
-    PortError::new(format!("{kind} {name}.{namespace} {action} error: {error}"))
 }
 
 fn workload_error(error: WorkloadError) -> PortError {
