@@ -13,7 +13,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::cluster::RoutingSettings;
 use crate::controller;
 use crate::flags::Flags;
 use crate::leader::{LeaderElector, Timings, candidate_identity};
@@ -80,49 +79,13 @@ pub async fn run(
     ));
 
     let (watches, changed) = controller::watch(&client, namespace.as_deref()).await?;
-    let global_notifier = flags
-        .notifier()
-        .build()
-        .context("the global notifier (-slack-* / -msteams-* flags)")?;
-    let context = Arc::new(Context {
-        client: client.clone(),
+    let context = Arc::new(Context::from_flags(
+        &flags,
+        client.clone(),
         mesh_client,
-        engine: weir_engine::EngineConfig {
-            mesh_provider: flags.mesh_provider,
-            event_webhook: Some(flags.event_webhook.clone()).filter(|url| !url.is_empty()),
-            cluster_name: Some(flags.cluster_name.clone()).filter(|name| !name.is_empty()),
-        },
-        metrics_settings: weir_metrics::MetricsSettings {
-            metrics_server: flags.metrics_server.clone(),
-            mesh_provider: flags.mesh_provider,
-        },
-        workloads: weir_workloads::Options::from_flags(
-            &flags.selector_labels,
-            &flags.include_label_prefix,
-            flags.enable_config_tracking,
-        )
-        .context("-selector-labels")?,
-        routing: RoutingSettings {
-            mesh_provider: flags.mesh_provider,
-            ingress_annotations_prefix: flags.ingress_annotations_prefix.clone(),
-            ingress_class: Some(flags.ingress_class.clone()).filter(|class| !class.is_empty()),
-            // Objects in another cluster cannot be owned by the Canary.
-            owner_references: flags.kubeconfig_service_mesh.is_empty(),
-        },
-        no_cross_namespace_refs: flags.no_cross_namespace_refs,
-        caches: watches.caches.clone(),
-        metrics: Arc::clone(&metrics),
-        providers: weir_metrics::ProviderContext::new(
-            weir_metrics::provider::ClusterEndpoint::in_cluster(),
-        )
-        .context("metric provider clients")?,
-        webhooks: weir_webhooks::WebhookClient::new().context("webhook client")?,
-        global_notifier,
-        alert_clients: weir_alerts::ClientCache::new(weir_alerts::DEFAULT_TIMEOUT),
-        instance: std::env::var("HOSTNAME")
-            .ok()
-            .filter(|host| !host.is_empty()),
-    });
+        watches.caches.clone(),
+        Arc::clone(&metrics),
+    )?);
 
     let mut shutdown = std::pin::pin!(shutdown);
     let elector = flags.enable_leader_election.then(|| {

@@ -16,6 +16,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context as _;
+
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use tokio::runtime::Handle;
@@ -28,7 +30,8 @@ use weir_metrics::{MetricsSettings, ProviderContext, ProviderMetrics};
 use weir_webhooks::{HttpWebhooks, WebhookClient};
 
 use crate::cluster::{KubeRouting, KubeWorkloads, RoutingSettings};
-use crate::events::KubeEvents;
+use crate::events::{EventCache, KubeEvents};
+use crate::flags::Flags;
 use crate::objects::{Caches, TickObjects};
 use crate::scheduler::{TickGuard, Ticker};
 use crate::status::KubeStatus;
@@ -53,6 +56,61 @@ pub struct Context {
     pub alert_clients: ClientCache,
     /// This controller instance, for events (the pod name).
     pub instance: Option<String>,
+    /// Events recorded lately, to fold repeats.
+    pub events: EventCache,
+}
+
+impl Context {
+    /// The context the flags describe.
+    pub fn from_flags(
+        flags: &Flags,
+        client: kube::Client,
+        mesh_client: kube::Client,
+        caches: Caches,
+        metrics: Arc<ControllerMetrics>,
+    ) -> anyhow::Result<Context> {
+        Ok(Context {
+            client,
+            mesh_client,
+            engine: EngineConfig {
+                mesh_provider: flags.mesh_provider,
+                event_webhook: Some(flags.event_webhook.clone()).filter(|url| !url.is_empty()),
+                cluster_name: Some(flags.cluster_name.clone()).filter(|name| !name.is_empty()),
+            },
+            metrics_settings: MetricsSettings {
+                metrics_server: flags.metrics_server.clone(),
+                mesh_provider: flags.mesh_provider,
+            },
+            workloads: weir_workloads::Options::from_flags(
+                &flags.selector_labels,
+                &flags.include_label_prefix,
+                flags.enable_config_tracking,
+            )
+            .context("-selector-labels")?,
+            routing: RoutingSettings {
+                mesh_provider: flags.mesh_provider,
+                ingress_annotations_prefix: flags.ingress_annotations_prefix.clone(),
+                ingress_class: Some(flags.ingress_class.clone()).filter(|class| !class.is_empty()),
+                // Objects in another cluster cannot be owned by the Canary.
+                owner_references: flags.kubeconfig_service_mesh.is_empty(),
+            },
+            no_cross_namespace_refs: flags.no_cross_namespace_refs,
+            caches,
+            metrics,
+            providers: ProviderContext::new(weir_metrics::provider::ClusterEndpoint::in_cluster())
+                .context("metric provider clients")?,
+            webhooks: WebhookClient::new().context("webhook client")?,
+            global_notifier: flags
+                .notifier()
+                .build()
+                .context("the global notifier (-slack-* / -msteams-* flags)")?,
+            alert_clients: ClientCache::new(weir_alerts::DEFAULT_TIMEOUT),
+            instance: std::env::var("HOSTNAME")
+                .ok()
+                .filter(|host| !host.is_empty()),
+            events: EventCache::default(),
+        })
+    }
 }
 
 impl std::fmt::Debug for Context {
@@ -104,6 +162,7 @@ impl EngineTicker {
         KubeEvents::new(
             self.context.client.clone(),
             self.context.instance.clone(),
+            self.context.events.clone(),
             bridge,
         )
     }
@@ -180,7 +239,7 @@ impl Ticker for EngineTicker {
             let namespace = canary.namespace().to_owned();
             let mut workloads = KubeWorkloads::new(context.client.clone(), bridge.clone(), context.workloads.clone());
             let mut status = KubeStatus::new(context.client.clone(), &namespace, bridge.clone());
-            let mut events = KubeEvents::new(context.client.clone(), context.instance.clone(), bridge.clone());
+            let mut events = KubeEvents::new(context.client.clone(), context.instance.clone(), context.events.clone(), bridge.clone());
             let mut canary = canary;
             if context.no_cross_namespace_refs {
                 let foreign = cross_namespace_references(&canary);
