@@ -111,6 +111,9 @@ fn sample(value: f64) -> FaultResponse {
     )
 }
 
+/// Scripted Prometheus answers: queries containing the text get the value.
+type Overrides = Arc<std::sync::Mutex<Vec<(String, f64)>>>;
+
 /// The fake cluster and the controller's tick.
 pub struct Cluster {
     pub server: FakeApiServer,
@@ -119,6 +122,7 @@ pub struct Cluster {
     pub client: kube::Client,
     pub metrics: Arc<ControllerMetrics>,
     healthy: Arc<AtomicBool>,
+    overrides: Overrides,
     ticker: EngineTicker,
     flags: Flags,
 }
@@ -143,6 +147,8 @@ impl Cluster {
             .expect("the fake Prometheus starts");
         let healthy = Arc::new(AtomicBool::new(true));
         let answers = Arc::clone(&healthy);
+        let overrides: Overrides = Arc::default();
+        let scripted = Arc::clone(&overrides);
         // The builtin queries: success rates in percent; p99 durations in
         // milliseconds, or in seconds from the HTTP observer's histogram
         // (kubernetes and Gateway API providers), which weir converts.
@@ -150,6 +156,15 @@ impl Cluster {
             // The providers' availability check (`vector(1)`) is evaluated.
             if query.trim() == "vector(1)" {
                 return None;
+            }
+            let scripted = scripted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((_, value)) = scripted
+                .iter()
+                .find(|(part, _)| query.contains(part.as_str()))
+            {
+                return Some(sample(*value));
             }
             let healthy = answers.load(Ordering::SeqCst);
             let milliseconds = if healthy { 120.0 } else { 900.0 };
@@ -175,6 +190,7 @@ impl Cluster {
             client,
             metrics,
             healthy,
+            overrides,
             ticker,
             flags,
         }
@@ -183,6 +199,15 @@ impl Cluster {
     /// Makes the builtin metrics pass or fail from now on.
     pub fn set_healthy(&self, healthy: bool) {
         self.healthy.store(healthy, Ordering::SeqCst);
+    }
+
+    /// Answers queries containing `part` with `value` from now on, before
+    /// the builtin answers.
+    pub fn answer(&self, part: &str, value: f64) {
+        self.overrides
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((part.to_owned(), value));
     }
 
     /// Forgets everything the controller had in memory, as a restarted
