@@ -321,3 +321,207 @@ async fn a_daemon_set_canary_is_promoted() {
             .clone();
     assert_eq!(image, "ghcr.io/stefanprodan/podinfo:1.0.1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_target_gets_primary_and_canary_copies_and_a_changed_spec_is_promoted() {
+    let cluster = Cluster::start(&["-mesh-provider=gatewayapi:v1"]).await;
+    let _gateway = support::spawn_gateway_controller(cluster.server.store());
+    let service: k8s_openapi::api::core::v1::Service = from_json(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "podinfo", "namespace": NAMESPACE},
+        "spec": {"selector": {"app": "podinfo"}, "ports": [{"name": "http", "port": 9898, "targetPort": 9898}]}
+    }));
+    cluster.create(&service).await;
+    let target = json!({
+        "targetRef": {"apiVersion": "v1", "kind": "Service", "name": "podinfo"},
+        "service": {"port": 9898, "gatewayRefs": [{"name": "public", "namespace": "gateways"}]}
+    });
+    cluster
+        .create(&support::canary("gatewayapi:v1", target))
+        .await;
+    cluster.tick_until_phase(10, CanaryPhase::Initialized).await;
+
+    let selector = |service: k8s_openapi::api::core::v1::Service| {
+        service
+            .spec
+            .and_then(|spec| spec.selector)
+            .unwrap_or_default()["app"]
+            .clone()
+    };
+    let services = cluster.api::<k8s_openapi::api::core::v1::Service>();
+    assert_eq!(
+        selector(
+            services
+                .get("podinfo-primary")
+                .await
+                .expect("the primary copy")
+        ),
+        "podinfo"
+    );
+    assert_eq!(
+        selector(
+            services
+                .get("podinfo-canary")
+                .await
+                .expect("the canary copy")
+        ),
+        "podinfo"
+    );
+    let initialized = cluster.status().await;
+    assert!(
+        weir_workloads::is_weir_hash(&initialized.last_applied_spec),
+        "{initialized:?}"
+    );
+
+    services
+        .patch(
+            "podinfo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"selector": {"app": "podinfo-v2"}}})),
+        )
+        .await
+        .expect("the target changes");
+    let statuses = cluster.tick_until_phase(30, CanaryPhase::Succeeded).await;
+    assert!(
+        statuses.iter().any(|status| status.canary_weight == 50),
+        "the analysis ran: {statuses:?}"
+    );
+    assert_eq!(
+        selector(
+            services
+                .get("podinfo-primary")
+                .await
+                .expect("the primary copy")
+        ),
+        "podinfo-v2"
+    );
+}
+
+/// What Knative does for weir's tests: it resolves the Service's traffic
+/// targets into `status.traffic` (the latest revision by name), as its
+/// route controller would.
+fn spawn_knative_route_controller(store: &weir_fakes_kube::Store) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut changes = store.subscribe();
+        loop {
+            if let Ok(Some(service)) =
+                store.get_value("serving.knative.dev/v1", "Service", NAMESPACE, "podinfo")
+            {
+                let latest = service["status"]["latestCreatedRevisionName"].clone();
+                let resolved: Vec<serde_json::Value> = service["spec"]["traffic"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|target| {
+                        let revision = if target["latestRevision"] == true { latest.clone() } else { target["revisionName"].clone() };
+                        json!({"revisionName": revision, "latestRevision": target["latestRevision"] == true, "percent": target["percent"]})
+                    })
+                    .collect();
+                if service["status"]["traffic"] != json!(resolved) {
+                    let _ = store.edit_value(
+                        "serving.knative.dev/v1",
+                        "Service",
+                        NAMESPACE,
+                        "podinfo",
+                        |service| {
+                            service["status"]["traffic"] = json!(resolved);
+                        },
+                    );
+                }
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn knative_revision(name: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_knative_canary_shifts_traffic_between_revisions_and_promotes_the_latest() {
+    let cluster = Cluster::start(&["-mesh-provider=knative"]).await;
+    let store = cluster.server.store();
+    for (kind, plural) in [("Service", "services"), ("Revision", "revisions")] {
+        store
+            .register(
+                weir_fakes_kube::ResourceType::namespaced(
+                    "serving.knative.dev",
+                    "v1",
+                    kind,
+                    plural,
+                )
+                .with_status(),
+            )
+            .expect("the Knative kind is registered");
+    }
+    let _knative = spawn_knative_route_controller(store);
+    store
+        .create(&knative_revision("podinfo-00001"))
+        .expect("a revision");
+    store
+        .create(&json!({
+            "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": "podinfo", "namespace": NAMESPACE},
+            "spec": {"template": {"spec": {"containers": [{"image": "ghcr.io/stefanprodan/podinfo:1.0.0"}]}}},
+            "status": {"latestCreatedRevisionName": "podinfo-00001", "latestReadyRevisionName": "podinfo-00001"}
+        }))
+        .expect("the Knative Service");
+    let target = json!({"targetRef": {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "podinfo"}});
+    cluster.create(&support::canary("knative", target)).await;
+    cluster.tick_until_phase(10, CanaryPhase::Initialized).await;
+    let primary_revision = || {
+        store
+            .get_value("serving.knative.dev/v1", "Service", NAMESPACE, "podinfo")
+            .expect("readable")
+            .expect("the Service")["metadata"]["annotations"]["flagger.app/primary-revision"]
+            .clone()
+    };
+    assert_eq!(primary_revision(), "podinfo-00001");
+
+    // A new revision, as Knative creates one for a template change.
+    store
+        .create(&knative_revision("podinfo-00002"))
+        .expect("a revision");
+    store
+        .edit_value(
+            "serving.knative.dev/v1",
+            "Service",
+            NAMESPACE,
+            "podinfo",
+            |service| {
+                service["status"]["latestCreatedRevisionName"] = json!("podinfo-00002");
+            },
+        )
+        .expect("the Service's status");
+    cluster
+        .tick_until(20, |status| status.canary_weight == 25)
+        .await;
+    let service = store
+        .get_value("serving.knative.dev/v1", "Service", NAMESPACE, "podinfo")
+        .expect("readable")
+        .expect("the Service");
+    let mut traffic: Vec<(bool, i64)> = service["spec"]["traffic"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|target| {
+            (
+                target["latestRevision"] == true,
+                target["percent"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    traffic.sort();
+    assert_eq!(traffic, [(false, 75), (true, 25)], "{service}");
+
+    cluster.tick_until_phase(30, CanaryPhase::Succeeded).await;
+    assert_eq!(primary_revision(), "podinfo-00002");
+}

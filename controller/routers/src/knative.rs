@@ -23,12 +23,17 @@
 //!   when Knative has not created a revision yet, and never corrects it, so
 //!   every later `SetRoutes` writes an invalid traffic target. weir reports
 //!   an error until there is a revision.
-//! * **The primary is the pinned traffic target.** Knative also names the
-//!   revision of the `latestRevision` target in `status.traffic`; when the
-//!   primary is the latest revision (after a promotion), Flagger reads that
-//!   target as the primary and reports 0/0. weir reads the target that pins
-//!   the revision. A target without `latestRevision` is not latest (Flagger
-//!   dereferences it and panics).
+//! * **The primary is the pinned traffic target,** while the latest
+//!   revision is another one. Knative also names the revision of the
+//!   `latestRevision` target in `status.traffic`, and Flagger reads whichever
+//!   target names the primary first. A target without `latestRevision` is
+//!   not latest (Flagger dereferences it and panics).
+//! * **When the primary is the latest revision** (before the first analysis,
+//!   and right after a promotion moved the annotation), every target
+//!   reaching it counts for the primary and the canary has 0%; the old
+//!   primary's pinned target, still in the status until the split is
+//!   rewritten, counts for neither. The promotion then moves on to routing
+//!   everything to the primary.
 
 use std::collections::BTreeMap;
 
@@ -216,14 +221,6 @@ pub fn routes(service: &KnativeService, canary: &Canary) -> Result<Routes, Knati
         namespace: canary.namespace().to_owned(),
         missing: missing.to_owned(),
     };
-    let canary_target = traffic
-        .iter()
-        .find(|target| is_latest(target))
-        .ok_or_else(|| invalid("latestRevision"))?;
-    let primary_target = traffic
-        .iter()
-        .find(|target| !is_latest(target) && target.revision_name.as_deref() == Some(primary))
-        .ok_or_else(|| invalid(primary))?;
     let percent = |target: &TrafficTarget, role: &str| {
         target
             .percent
@@ -234,6 +231,46 @@ pub fn routes(service: &KnativeService, canary: &Canary) -> Result<Routes, Knati
                 role: role.to_owned(),
             })
     };
+    let latest = service
+        .status
+        .as_ref()
+        .and_then(|status| status.latest_created_revision_name.as_deref());
+    if latest == Some(primary) {
+        // The primary is the latest revision (before the first analysis,
+        // and right after a promotion, until the split is rewritten):
+        // every target that reaches it serves the primary, and there is no
+        // canary. The pinned target of the previous primary, still in the
+        // status during a promotion, serves neither.
+        let serving: Vec<&TrafficTarget> = traffic
+            .iter()
+            .filter(|target| is_latest(target) || target.revision_name.as_deref() == Some(primary))
+            .collect();
+        if serving.is_empty() {
+            return Err(invalid(primary));
+        }
+        let mut primary_percent = 0;
+        for target in serving {
+            let role = if is_latest(target) {
+                "canary"
+            } else {
+                "primary"
+            };
+            primary_percent += percent(target, role)?;
+        }
+        return Ok(Routes {
+            primary: primary_percent.min(100),
+            canary: 0,
+            mirrored: false,
+        });
+    }
+    let canary_target = traffic
+        .iter()
+        .find(|target| is_latest(target))
+        .ok_or_else(|| invalid("latestRevision"))?;
+    let primary_target = traffic
+        .iter()
+        .find(|target| !is_latest(target) && target.revision_name.as_deref() == Some(primary))
+        .ok_or_else(|| invalid(primary))?;
     Ok(Routes {
         primary: percent(primary_target, "primary")?,
         canary: percent(canary_target, "canary")?,
@@ -402,6 +439,26 @@ mod tests {
             Ok(Routes {
                 primary: 80,
                 canary: 20,
+                mirrored: false
+            })
+        );
+    }
+
+    #[test]
+    fn right_after_a_promotion_the_latest_target_serves_the_primary_and_the_old_pin_nothing() {
+        let canary = canary(KNATIVE, "  phase: Promoting\n");
+        let mut promoting = service(Some("podinfo-00002"), Some("podinfo-00002"));
+        if let Some(status) = promoting.status.as_mut() {
+            status.traffic = vec![
+                target("podinfo-00002", Some(true), Some(50)),
+                target("podinfo-00001", Some(false), Some(50)),
+            ];
+        }
+        assert_eq!(
+            routes(&promoting, &canary),
+            Ok(Routes {
+                primary: 50,
+                canary: 0,
                 mirrored: false
             })
         );

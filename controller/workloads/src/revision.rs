@@ -59,14 +59,21 @@ pub fn pod_template_hash(template: &PodTemplateSpec) -> Result<String, WorkloadE
         what: "pod template",
         reason: error.to_string(),
     })?;
+    Ok(json_hash(&value))
+}
+
+/// weir's hash of any JSON value, in the same format as a pod template's:
+/// the revision of targets without a pod template (a Service's spec, a
+/// Knative Service's latest revision name).
+pub fn json_hash(value: &Value) -> String {
     let mut canonical = String::new();
-    write_canonical(&value, &mut canonical);
+    write_canonical(value, &mut canonical);
     let digest = Sha256::digest(canonical.as_bytes());
     let mut hash = String::from(WEIR_HASH_PREFIX);
     for byte in &digest[..HASH_BYTES] {
         let _ = write!(hash, "{byte:02x}");
     }
-    Ok(hash)
+    hash
 }
 
 /// Whether `hash` is one of weir's (else Flagger wrote it, or nobody).
@@ -180,6 +187,16 @@ fn write_string(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_of_other_revisions_are_recognised_as_weir_hashes() {
+        let spec = serde_json::json!({"ports": [{"port": 80}], "selector": {"app": "podinfo"}});
+        assert!(is_weir_hash(&json_hash(&spec)));
+        assert_ne!(
+            json_hash(&spec),
+            json_hash(&serde_json::json!("podinfo-00002"))
+        );
+    }
     use serde_json::json;
 
     fn canonical(value: &Value) -> String {

@@ -27,6 +27,7 @@ use weir_api::canary::AutoscalerKind;
 use weir_api::{Canary, TargetKind};
 use weir_engine::ports::{PortError, Revision, Role, Scalers, WorkloadState, Workloads};
 use weir_http::Bridge;
+use weir_routers::knative;
 use weir_workloads::configs::{ConfigKind, ConfigObject, primary_config_name};
 use weir_workloads::{FoundConfigs, Options, TrackedConfigs, WorkloadError, config_references};
 
@@ -373,6 +374,9 @@ fn service_copy(
 
 impl Workloads for KubeWorkloads {
     fn ensure_primary(&mut self, canary: &Canary) -> Result<(), PortError> {
+        if is_knative(canary) {
+            return self.bridge.run(self.knative_initialize(canary));
+        }
         let namespace = canary.namespace();
         let target_name = &canary.spec.target_ref.name;
         let primary_name = canary.spec.primary_workload_name();
@@ -434,6 +438,9 @@ impl Workloads for KubeWorkloads {
     }
 
     fn state(&mut self, canary: &Canary, role: Role) -> Result<WorkloadState, PortError> {
+        if is_knative(canary) {
+            return self.bridge.run(self.knative_state(canary, role));
+        }
         let namespace = canary.namespace();
         let name = match role {
             Role::Primary => canary.spec.primary_workload_name(),
@@ -459,6 +466,9 @@ impl Workloads for KubeWorkloads {
     }
 
     fn revision(&mut self, canary: &Canary) -> Result<Revision, PortError> {
+        if is_knative(canary) {
+            return self.bridge.run(self.knative_revision(canary));
+        }
         let namespace = canary.namespace();
         let name = &canary.spec.target_ref.name;
         self.bridge.run(async {
@@ -494,7 +504,7 @@ impl Workloads for KubeWorkloads {
                     let spec = serde_json::to_value(&target.spec)
                         .map_err(|error| failed("hash", "service", name, namespace, error))?;
                     Ok(Revision {
-                        spec_hash: service_hash(&spec),
+                        spec_hash: weir_workloads::revision::json_hash(&spec),
                         tracked_configs: None,
                     })
                 }
@@ -503,6 +513,9 @@ impl Workloads for KubeWorkloads {
     }
 
     fn promote(&mut self, canary: &Canary) -> Result<(), PortError> {
+        if is_knative(canary) {
+            return self.bridge.run(self.knative_promote(canary));
+        }
         let namespace = canary.namespace();
         let target_name = &canary.spec.target_ref.name;
         let primary_name = canary.spec.primary_workload_name();
@@ -573,6 +586,10 @@ impl Workloads for KubeWorkloads {
     }
 
     fn scale_to_zero(&mut self, canary: &Canary) -> Result<(), PortError> {
+        // Knative scales revisions itself.
+        if is_knative(canary) {
+            return Ok(());
+        }
         let namespace = canary.namespace();
         let name = &canary.spec.target_ref.name;
         self.bridge.run(async {
@@ -602,6 +619,9 @@ impl Workloads for KubeWorkloads {
     }
 
     fn scale_from_zero(&mut self, canary: &Canary) -> Result<(), PortError> {
+        if is_knative(canary) {
+            return Ok(());
+        }
         let namespace = canary.namespace();
         let name = &canary.spec.target_ref.name;
         self.bridge.run(async {
@@ -646,6 +666,9 @@ impl Workloads for KubeWorkloads {
     }
 
     fn revert(&mut self, canary: &Canary) -> Result<(), PortError> {
+        if is_knative(canary) {
+            return Ok(());
+        }
         let namespace = canary.namespace();
         let name = &canary.spec.target_ref.name;
         match canary.spec.target_ref.kind {
@@ -684,16 +707,141 @@ impl Workloads for KubeWorkloads {
     }
 }
 
-/// The revision of a Service target: weir's hash of its spec.
-fn service_hash(spec: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(spec.to_string().as_bytes());
-    let hex: String = digest
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("w1-{hex}")
+/// Whether the target is a Knative Service (`serving.knative.dev`), whose
+/// revisions are the primary and the canary (Flagger's KnativeController).
+fn is_knative(canary: &Canary) -> bool {
+    canary.spec.target_ref.kind == TargetKind::Service
+        && canary
+            .spec
+            .target_ref
+            .api_version
+            .starts_with("serving.knative.dev/")
+}
+
+/// Knative targets (semantics §12.5): the revision recorded in the
+/// Service's `flagger.app/primary-revision` annotation is the primary, the
+/// latest created revision is the canary, and Knative itself runs and
+/// scales both.
+impl KubeWorkloads {
+    fn knative_api(&self, namespace: &str, kind: &str) -> Api<DynamicObject> {
+        let resource =
+            ApiResource::from_gvk(&GroupVersionKind::gvk("serving.knative.dev", "v1", kind));
+        Api::namespaced_with(self.client.clone(), namespace, &resource)
+    }
+
+    async fn knative_service(&self, canary: &Canary) -> Result<knative::KnativeService, PortError> {
+        let namespace = canary.namespace();
+        let name = &canary.spec.target_ref.name;
+        let object = self
+            .knative_api(namespace, "Service")
+            .get(name)
+            .await
+            .map_err(|error| failed("get query", "knative service", name, namespace, error))?;
+        serde_json::to_value(object)
+            .and_then(serde_json::from_value)
+            .map_err(|error| failed("decode", "knative service", name, namespace, error))
+    }
+
+    /// Writes `service` (its resourceVersion makes a concurrent edit a
+    /// conflict; the next tick tries again).
+    async fn write_knative(&self, service: &knative::KnativeService) -> Result<(), PortError> {
+        let namespace = service.metadata.namespace.clone().unwrap_or_default();
+        let name = service.metadata.name.clone().unwrap_or_default();
+        let object: DynamicObject = serde_json::to_value(service)
+            .and_then(serde_json::from_value)
+            .map_err(|error| failed("encode", "knative service", &name, &namespace, error))?;
+        self.knative_api(&namespace, "Service")
+            .replace(&name, &PostParams::default(), &object)
+            .await
+            .map(drop)
+            .map_err(|error| failed("update", "knative service", &name, &namespace, error))
+    }
+
+    fn latest_revision(
+        canary: &Canary,
+        service: &knative::KnativeService,
+    ) -> Result<String, PortError> {
+        service
+            .status
+            .as_ref()
+            .and_then(|status| status.latest_created_revision_name.clone())
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| {
+                failed(
+                    "revision query",
+                    "knative service",
+                    &canary.spec.target_ref.name,
+                    canary.namespace(),
+                    "no revision created yet",
+                )
+            })
+    }
+
+    /// Records the current revision as the primary, with all traffic on it.
+    async fn knative_initialize(&self, canary: &Canary) -> Result<(), PortError> {
+        let service = self.knative_service(canary).await?;
+        if knative::primary_revision(&service).is_some() {
+            return Ok(());
+        }
+        let annotated = knative::reconcile(&service, canary)
+            .map_err(|error| PortError::new(error.to_string()))?;
+        let routed =
+            knative::set_routes(&annotated, canary, weir_engine::ports::Routes::ALL_PRIMARY)
+                .map_err(|error| PortError::new(error.to_string()))?;
+        self.write_knative(&routed).await
+    }
+
+    async fn knative_state(&self, canary: &Canary, role: Role) -> Result<WorkloadState, PortError> {
+        let service = self.knative_service(canary).await?;
+        let name = match role {
+            Role::Primary => knative::primary_revision(&service)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    failed(
+                        "revision query",
+                        "knative service",
+                        &canary.spec.target_ref.name,
+                        canary.namespace(),
+                        format!("no {} annotation", knative::PRIMARY_REVISION_ANNOTATION),
+                    )
+                })?,
+            Role::Canary => Self::latest_revision(canary, &service)?,
+        };
+        let namespace = canary.namespace();
+        let revision = self
+            .knative_api(namespace, "Revision")
+            .get_opt(&name)
+            .await
+            .map_err(|error| failed("get query", "knative revision", &name, namespace, error))?;
+        let ready = revision.is_some_and(|revision| {
+            revision.data["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|condition| condition["type"] == "Ready" && condition["status"] == "True")
+        });
+        Ok(WorkloadState::Flag { name, ready })
+    }
+
+    async fn knative_revision(&self, canary: &Canary) -> Result<Revision, PortError> {
+        let service = self.knative_service(canary).await?;
+        let latest = Self::latest_revision(canary, &service)?;
+        Ok(Revision {
+            spec_hash: weir_workloads::revision::json_hash(&Value::String(latest)),
+            tracked_configs: None,
+        })
+    }
+
+    async fn knative_promote(&self, canary: &Canary) -> Result<(), PortError> {
+        let mut service = self.knative_service(canary).await?;
+        let latest = Self::latest_revision(canary, &service)?;
+        service
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(knative::PRIMARY_REVISION_ANNOTATION.to_owned(), latest);
+        self.write_knative(&service).await
+    }
 }
 
 impl Scalers for KubeWorkloads {
