@@ -297,8 +297,7 @@ async fn status_writes_that_conflict_are_retried_with_the_latest_canary() {
         .map(|request| request.status)
         .collect::<Vec<_>>();
     assert!(
-        writes.iter().filter(|status| **status == 409).count() >= 2
-            && writes.contains(&200),
+        writes.iter().filter(|status| **status == 409).count() >= 2 && writes.contains(&200),
         "conflicts answered, then a write went through: {writes:?}"
     );
 }
