@@ -5,8 +5,8 @@
 //!                                           │
 //!        run::run(scenario, seed) ──────────┤  discrete events in virtual time:
 //!          ├─ cluster   (Workloads)         │    pods start, crash, roll out; HPA
-//!          ├─ MeshRouter (Routing)          │    the router's VirtualService/HTTPRoute,
-//!          │                                │    read back to route each request class
+//!          ├─ MeshRouter (Routing)          │    each router's objects (VirtualService,
+//!          │                                │    HTTPRoute, Ingress, ...) read to route requests
 //!          ├─ SimMetrics (Metrics)          │    Prometheus-style queries over sampled
 //!          │                                │    counts and histograms; provider faults
 //!          ├─ SimWebhooks, recorders, status, clock, entropy

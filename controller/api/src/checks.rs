@@ -634,9 +634,13 @@ fn check_analysis(
             .warning(
                 "analysis.match",
                 base.field("match"),
-                format!("the {provider} provider cannot route by headers or cookies; `match` is ignored"),
+                format!(
+                    "the {provider} provider cannot route by headers or cookies; `match` is ignored"
+                ),
             )
-            .with_help("use istio, gatewayapi, nginx, contour, gloo, traefik, apisix or appmesh for A/B testing");
+            .with_help(
+                "use istio, gatewayapi, nginx, contour, gloo, apisix or appmesh for A/B testing",
+            );
     }
 
     if let Some(affinity) = &analysis.session_affinity {

@@ -2,16 +2,17 @@
 //! generate, and a request router that reads those objects.
 //!
 //! ```text
-//!   engine ──Routing──▶ MeshRouter ──weir_routers──▶ VirtualService / HTTPRoute (stored)
-//!                           │                                   │
+//!   engine ──Routing──▶ MeshRouter ──weir_routers──▶ VirtualService / HTTPRoute /
+//!                           │                        TrafficSplit / Ingress / ... (stored)
 //!                           │   compiled once per revision ◀────┘
 //!                           ▼
 //!   route(&Request) ──▶ RouteDecision { primary, canary, mirror, Set-Cookie headers }
+//!   routes()        ──▶ the router's own `routes` over the stored object
 //! ```
 //!
-//! Nothing here decides where a request goes on its own: for Istio and Gateway
-//! API the decision is read from the stored object, the way Envoy reads it,
-//! so a wrong weight, a lost match or a cookie rule in the wrong place shows
+//! Nothing here decides where a request goes on its own: the decision is
+//! read from the stored objects, the way the provider's proxy reads them
+//! (Envoy for Istio and Gateway API), so a wrong weight, a lost match or a cookie rule in the wrong place shows
 //! up in simulated traffic. The stored objects are recompiled (regular
 //! expressions included) only when they change; [`MeshRouter::revision`]
 //! counts those changes so callers can cache decisions too.
@@ -34,12 +35,22 @@
 //! * **kubernetes**: Flagger's no-op router. `routes()` reports all traffic on
 //!   the primary until the first iteration, then on the canary, and users
 //!   always reach the primary: the apex Service selects the primary pods.
-//! * **every other provider**: weights only, as last set; mirroring only
-//!   where the provider supports it (none of them do) and no A/B matching.
+//! * **every other provider** (SMI for linkerd/osm/`smi:*`, nginx, contour,
+//!   traefik, gloo, skipper, apisix, kuma, appmesh v1beta1/v1beta2,
+//!   knative): the objects their `weir_routers` module generates, written
+//!   exactly as the live controller's routing port writes them, with the
+//!   user objects it copies (an Ingress, an ApisixRoute, a Knative Service)
+//!   made up from the Canary; see `providers.rs`. Requests are routed the way
+//!   each data plane reads those objects, A/B matches included (NGINX's
+//!   canary annotations, Contour's header conditions, Gloo's matchers,
+//!   APISIX's `exprs`, App Mesh's header matches); see `dataplane.rs`. None
+//!   of them mirrors or sets cookies. `routes()` reads the split back with
+//!   the router's own `routes` function.
 //!
 //! `edit_virtual_service` and `edit_http_route` change a stored object the
 //! way `kubectl edit` or a Gateway controller would, so scenarios can test
-//! what the next reconcile keeps.
+//! what the next reconcile keeps; `edit_object` does the same for any stored
+//! object through its JSON form.
 //!
 //! Simplifications, all documented where they apply: Istio's `scheme`,
 //! `gateways` and `sourceNamespace` conditions and the VirtualService's own
@@ -48,11 +59,18 @@
 //! (Istio would reject the object); mirror percentages of Gateway API's
 //! RequestMirror are not modelled (a mirror copies every request).
 
+mod dataplane;
+#[cfg(test)]
+mod provider_tests;
+mod providers;
+
 use std::collections::BTreeMap;
+use std::fmt::Display;
 
 use regex::Regex;
 use weir_api::{Canary, Provider, ServiceNames};
 use weir_engine::ports::{PortError, Routes, Routing};
+use weir_routers::ObjectMetadata;
 use weir_routers::gateway_api::{
     self, FilterType, HttpBackendRef, HttpHeaderFilter, HttpRoute, HttpRouteFilter, HttpRouteMatch,
     HttpRouteRule, PathMatchType, ValueMatchType, Version,
@@ -60,7 +78,9 @@ use weir_routers::gateway_api::{
 use weir_routers::istio::{
     self, DestinationRule, HttpMatchRequest, HttpRouteDestination, StringMatch, VirtualService,
 };
-use weir_routers::{ObjectMetadata, RouterError};
+
+use dataplane::OrderedRule;
+use providers::ProviderObjects;
 
 /// The response header whose values the decision reports.
 const SET_COOKIE: &str = "set-cookie";
@@ -136,6 +156,15 @@ impl Request {
             .map_or(&self.path, |(path, _)| path)
     }
 
+    /// The value of the cookie `wanted` in the `cookie` header.
+    fn cookie_value(&self, wanted: &str) -> Option<String> {
+        let cookies = self.header_value("cookie")?;
+        cookies.split(';').find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == wanted).then(|| value.to_owned())
+        })
+    }
+
     /// The first value of a query parameter (an empty string for `?flag`).
     fn query_value(&self, wanted: &str) -> Option<&str> {
         let (_, query) = self.path.split_once('?')?;
@@ -177,18 +206,6 @@ impl RouteDecision {
     pub fn is_routed(&self) -> bool {
         self.primary + self.canary > 0.0
     }
-
-    fn weights(routes: Routes) -> RouteDecision {
-        let total = f64::from(routes.primary.max(0) + routes.canary.max(0));
-        if total == 0.0 {
-            return RouteDecision::default();
-        }
-        RouteDecision {
-            primary: f64::from(routes.primary.max(0)) / total,
-            canary: f64::from(routes.canary.max(0)) / total,
-            ..RouteDecision::default()
-        }
-    }
 }
 
 /// How a provider is simulated.
@@ -197,7 +214,8 @@ enum Mesh {
     Istio,
     GatewayApi(Version),
     Kubernetes,
-    WeightsOnly,
+    /// Every other provider: `Objects::provider`.
+    Routers,
 }
 
 /// What the simulated cluster stores for routing.
@@ -206,8 +224,8 @@ struct Objects {
     destination_rules: Vec<DestinationRule>,
     virtual_service: Option<VirtualService>,
     http_route: Option<HttpRoute>,
-    /// The split of providers whose objects are not modelled.
-    weights: Routes,
+    /// The objects of every other provider.
+    provider: ProviderObjects,
     /// Whether the apex Service points at the primary pods yet.
     apex_reconciled: bool,
 }
@@ -260,7 +278,7 @@ impl MeshRouter {
                 destination_rules: Vec::new(),
                 virtual_service: None,
                 http_route: None,
-                weights: Routes::ALL_PRIMARY,
+                provider: ProviderObjects::new(provider),
                 apex_reconciled: false,
             },
             names: None,
@@ -323,8 +341,65 @@ impl MeshRouter {
         true
     }
 
-    /// Every stored object as `(kind, name, object)`: DestinationRules by
-    /// name, then the VirtualService, then the HTTPRoute.
+    /// Edits a stored object of any provider through its JSON form, as
+    /// `kubectl edit` would: `kind` and `name` as [`MeshRouter::objects`]
+    /// lists them. Returns `Ok(false)` if there is no such object, and an
+    /// error (leaving the object as it was) if the edited JSON is no longer
+    /// such an object, as the API server would refuse it.
+    pub fn edit_object(
+        &mut self,
+        kind: &str,
+        name: &str,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<bool, serde_json::Error> {
+        let mut edit = Some(edit);
+        let edited = match kind {
+            "DestinationRule" => {
+                let rule = self
+                    .objects
+                    .destination_rules
+                    .iter_mut()
+                    .find(|rule| rule.metadata.name == name);
+                match rule {
+                    Some(rule) => edit_json(rule, &mut edit)?,
+                    None => false,
+                }
+            }
+            "VirtualService" if self.mesh() == Mesh::Istio => {
+                match self
+                    .objects
+                    .virtual_service
+                    .as_mut()
+                    .filter(|service| service.metadata.name == name)
+                {
+                    Some(service) => edit_json(service, &mut edit)?,
+                    None => false,
+                }
+            }
+            "HTTPRoute" => match self
+                .objects
+                .http_route
+                .as_mut()
+                .filter(|route| route.metadata.name == name)
+            {
+                Some(route) => edit_json(route, &mut edit)?,
+                None => false,
+            },
+            _ => match edit.take() {
+                Some(edit) => self.objects.provider.edit(kind, name, edit)?,
+                None => false,
+            },
+        };
+        if edited {
+            self.revision += 1;
+            self.table = self.compile();
+        }
+        Ok(edited)
+    }
+
+    /// Every stored object as `(kind, name, object)`, by kind, then name
+    /// (DestinationRules, then the VirtualService, for Istio). Each object
+    /// carries its `apiVersion` and `kind`, as the API server returns it.
     pub fn objects(&self) -> Vec<(String, String, serde_json::Value)> {
         let mut listed = Vec::new();
         let mut rules: Vec<&DestinationRule> = self.objects.destination_rules.iter().collect();
@@ -350,6 +425,15 @@ impl MeshRouter {
                 serde_json::to_value(route),
             ));
         }
+        listed.extend(
+            self.objects
+                .provider
+                .list()
+                .into_iter()
+                .map(|(kind, name, object)| (kind.to_owned(), name, object)),
+        );
+        // Stable: Istio's and Gateway API's objects are in this order already.
+        listed.sort_by(|left, right| (&left.0, &left.1).cmp(&(&right.0, &right.1)));
         listed
     }
 
@@ -378,6 +462,7 @@ impl MeshRouter {
                 best.map(|(_, rule)| rule.decision.clone())
                     .unwrap_or_default()
             }
+            Table::Ordered(rules) => dataplane::first_match(rules, request),
         }
     }
 
@@ -387,7 +472,7 @@ impl MeshRouter {
             Provider::GatewayApiV1 => Mesh::GatewayApi(Version::V1),
             Provider::GatewayApiV1beta1 => Mesh::GatewayApi(Version::V1beta1),
             Provider::Kubernetes => Mesh::Kubernetes,
-            _ => Mesh::WeightsOnly,
+            _ => Mesh::Routers,
         }
     }
 
@@ -464,13 +549,11 @@ impl MeshRouter {
                 Ok(())
             }
             Mesh::Kubernetes => Ok(()),
-            Mesh::WeightsOnly => {
-                let mirrored = routes.mirrored && self.provider.supports_mirroring();
-                self.update(canary, |objects| {
-                    objects.weights = Routes { mirrored, ..routes };
-                    Ok(())
-                })
-            }
+            Mesh::Routers => self.update(canary, |objects| {
+                // A new revision of a Knative target shows in the Service first.
+                objects.provider.observe_target(canary);
+                objects.provider.set_routes(canary, routes)
+            }),
         }
     }
 
@@ -490,7 +573,8 @@ impl MeshRouter {
                 objects.http_route = Some(route);
                 Ok(())
             }),
-            Mesh::Kubernetes | Mesh::WeightsOnly => self.update(canary, |_| Ok(())),
+            Mesh::Kubernetes => self.update(canary, |_| Ok(())),
+            Mesh::Routers => self.update(canary, |objects| objects.provider.reconcile(canary)),
         }
     }
 
@@ -511,7 +595,9 @@ impl MeshRouter {
             // The apex Service selects the primary pods; the canary Service
             // is only reached by name, never by users.
             Mesh::Kubernetes => Table::Fixed(RouteDecision::all_primary()),
-            Mesh::WeightsOnly => Table::Fixed(RouteDecision::weights(self.objects.weights)),
+            Mesh::Routers => {
+                dataplane::compile(&self.objects.provider, names, self.objects.apex_reconciled)
+            }
             Mesh::Istio => match &self.objects.virtual_service {
                 None if self.objects.apex_reconciled => Table::Fixed(RouteDecision::all_primary()),
                 None => Table::Fixed(RouteDecision::default()),
@@ -538,8 +624,23 @@ fn entry(
     )
 }
 
-fn router_error(error: RouterError) -> PortError {
+/// Every router's error, as the live controller reports it.
+fn router_error(error: impl Display) -> PortError {
     PortError::new(error.to_string())
+}
+
+/// Applies the pending `edit` to `object` through its JSON form.
+fn edit_json<T: serde::Serialize + serde::de::DeserializeOwned>(
+    object: &mut T,
+    edit: &mut Option<impl FnOnce(&mut serde_json::Value)>,
+) -> Result<bool, serde_json::Error> {
+    let Some(edit) = edit.take() else {
+        return Ok(false);
+    };
+    let mut value = serde_json::to_value(&*object)?;
+    edit(&mut value);
+    *object = serde_json::from_value(value)?;
+    Ok(true)
 }
 
 impl Routing for MeshRouter {
@@ -564,6 +665,13 @@ impl Routing for MeshRouter {
 
     fn reconcile_mesh(&mut self, canary: &Canary) -> Result<(), PortError> {
         self.call("reconcile_mesh")?;
+        if self.provider == Provider::Knative {
+            // A new revision of the target changes the Knative Service.
+            self.update(canary, |objects| {
+                objects.provider.observe_target(canary);
+                Ok(())
+            })?;
+        }
         if self
             .reconciled
             .as_ref()
@@ -601,7 +709,7 @@ impl Routing for MeshRouter {
                 gateway_api::routes(route, canary, version).map_err(router_error)
             }
             Mesh::Kubernetes => Ok(weir_routers::kubernetes::routes(canary)),
-            Mesh::WeightsOnly => Ok(self.objects.weights),
+            Mesh::Routers => self.objects.provider.routes(canary),
         }
     }
 
@@ -621,11 +729,17 @@ impl Routing for MeshRouter {
     }
 
     /// Istio gives back the spec it took over, if it recorded one (or
-    /// kubectl did); every other provider keeps its objects, as in Flagger.
+    /// kubectl did); Skipper's canary Ingress is deleted and Knative's
+    /// primary revision annotation removed; every other provider keeps its
+    /// objects, as in Flagger.
     fn finalize(&mut self, canary: &Canary) -> Result<(), PortError> {
         self.call("finalize")?;
-        if self.mesh() != Mesh::Istio {
-            return Ok(());
+        match self.mesh() {
+            Mesh::Istio => {}
+            Mesh::Routers => {
+                return self.update(canary, |objects| objects.provider.finalize(canary));
+            }
+            Mesh::GatewayApi(_) | Mesh::Kubernetes => return Ok(()),
         }
         self.update(canary, |objects| {
             if let Some(virtual_service) = objects.virtual_service.as_mut()
@@ -649,6 +763,9 @@ enum Table {
     FirstMatch(Vec<CompiledRule>),
     /// Gateway API: the most specific matching entry wins.
     MostSpecific(Vec<CompiledRule>),
+    /// Every other provider: the first rule that holds, in the order the
+    /// data plane's precedence gives.
+    Ordered(Vec<OrderedRule>),
 }
 
 #[derive(Clone, Debug)]
