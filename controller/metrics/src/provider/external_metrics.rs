@@ -77,6 +77,54 @@ impl ClusterEndpoint {
     }
 }
 
+/// The Kubernetes API server a provider talks to, and how: the template's
+/// `address` (with the template Secret's `token`), or else the cluster the
+/// controller runs in (with its service-account token, unless the Secret
+/// has one).
+#[derive(Clone, Debug)]
+pub(super) struct ApiServer {
+    pub(super) server: url::Url,
+    pub(super) token: Option<SecretString>,
+    pub(super) client: Client,
+}
+
+impl ApiServer {
+    pub(super) fn resolve(
+        provider: &'static str,
+        spec: &MetricProvider,
+        credentials: Option<Credentials<'_>>,
+        context: &ProviderContext,
+    ) -> Result<ApiServer, ProviderError> {
+        let address = spec
+            .address
+            .as_deref()
+            .map(str::trim)
+            .filter(|address| !address.is_empty());
+        let secret_token = credentials.and_then(|credentials| credentials.data.secret("token"));
+        match (address, &context.cluster) {
+            (Some(address), _) => Ok(ApiServer {
+                server: parse_base_url(provider, address)?,
+                token: secret_token,
+                client: context.client(spec.insecure_skip_verify),
+            }),
+            (None, Some(cluster)) => Ok(ApiServer {
+                server: cluster.server.clone(),
+                token: secret_token.or_else(|| cluster.token.clone()),
+                client: if spec.insecure_skip_verify {
+                    context.client(true)
+                } else {
+                    cluster.client.clone()
+                },
+            }),
+            (None, None) => Err(ProviderError::Invalid {
+                provider,
+                reason: "not running in a cluster; set spec.provider.address to the API server"
+                    .to_owned(),
+            }),
+        }
+    }
+}
+
 /// The External Metrics API of a cluster.
 #[derive(Clone, Debug)]
 pub struct ExternalMetrics {
@@ -92,39 +140,11 @@ impl ExternalMetrics {
         credentials: Option<Credentials<'_>>,
         context: &ProviderContext,
     ) -> Result<ExternalMetrics, ProviderError> {
-        let address = spec
-            .address
-            .as_deref()
-            .map(str::trim)
-            .filter(|address| !address.is_empty());
-        let secret_token = credentials.and_then(|credentials| credentials.data.secret("token"));
-        let (server, token, client) = match (address, &context.cluster) {
-            (Some(address), _) => (
-                parse_base_url(NAME, address)?,
-                secret_token,
-                context.client(spec.insecure_skip_verify),
-            ),
-            (None, Some(cluster)) => (
-                cluster.server.clone(),
-                secret_token.or_else(|| cluster.token.clone()),
-                if spec.insecure_skip_verify {
-                    context.client(true)
-                } else {
-                    cluster.client.clone()
-                },
-            ),
-            (None, None) => {
-                return Err(ProviderError::Invalid {
-                    provider: NAME,
-                    reason: "not running in a cluster; set spec.provider.address to the API server"
-                        .to_owned(),
-                });
-            }
-        };
+        let api_server = ApiServer::resolve(NAME, spec, credentials, context)?;
         Ok(ExternalMetrics {
-            base: join(&server, API_PATH),
-            token,
-            client,
+            base: join(&api_server.server, API_PATH),
+            token: api_server.token,
+            client: api_server.client,
             timeout: context.timeout(PROVIDER_TIMEOUT),
         })
     }
@@ -229,7 +249,7 @@ struct MetricValue {
 }
 
 /// The API server explains refusals in a `Status` object's `message`.
-fn status_message(body: &[u8]) -> Option<String> {
+pub(super) fn status_message(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     value
         .get("message")

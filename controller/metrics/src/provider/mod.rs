@@ -5,7 +5,7 @@
 //!   MetricTemplate.spec.provider ─┐
 //!   Secret (template's namespace) ┼─ MetricsProvider::new ──▶ Prometheus | Datadog | New Relic | Graphite
 //!   ProviderContext (clients,     ┘                            | Dynatrace | InfluxDB | Splunk | external metrics
-//!    cluster endpoint)                                         | CloudWatch | Stackdriver
+//!    cluster endpoint)                                         | CloudWatch | Stackdriver | Keptn
 //!
 //!   provider.query(rendered query, QueryWindow { interval, now }) ──▶ Ok(value)
 //!                                                                   │ Err(NoValues)  → "no data"
@@ -34,8 +34,11 @@
 //!   AWS credential chain, and may take keys from a Secret; Stackdriver
 //!   speaks Cloud Monitoring's REST API with service-account or metadata
 //!   server tokens (each module lists how it differs);
-//! * Keptn is not served yet: its metrics are Kubernetes objects, read
-//!   through the API client the live controller brings;
+//! * Keptn's KeptnMetrics and Analyses are read and written over the API
+//!   server's HTTP interface, as external metrics are, rather than through
+//!   a Kubernetes client; a malformed query is refused with the format,
+//!   arguments keep their case, and a failed Analysis is `0` rather than
+//!   Flagger's ten-second timeout (the module lists how it differs);
 //! * Secret values are trimmed of surrounding whitespace.
 
 mod cloudwatch;
@@ -44,6 +47,7 @@ mod dynatrace;
 mod external_metrics;
 mod graphite;
 mod influxdb;
+mod keptn;
 mod newrelic;
 mod prometheus;
 mod splunk;
@@ -64,6 +68,7 @@ pub use dynatrace::Dynatrace;
 pub use external_metrics::{ClusterEndpoint, ExternalMetrics};
 pub use graphite::Graphite;
 pub use influxdb::InfluxDb;
+pub use keptn::Keptn;
 pub use newrelic::NewRelic;
 pub use prometheus::Prometheus;
 pub use splunk::Splunk;
@@ -112,6 +117,14 @@ pub enum QueryError {
     /// The query cannot be sent as written (nothing was sent).
     #[error("{provider}: invalid query: {reason}")]
     InvalidQuery {
+        provider: &'static str,
+        reason: String,
+    },
+    /// The provider took the query but could not evaluate it: a Keptn
+    /// metric whose fetch failed, an Analysis that did not complete in
+    /// time.
+    #[error("{provider}: {reason}")]
+    Evaluation {
         provider: &'static str,
         reason: String,
     },
@@ -279,6 +292,7 @@ pub enum MetricsProvider {
     ExternalMetrics(ExternalMetrics),
     CloudWatch(CloudWatch),
     Stackdriver(Stackdriver),
+    Keptn(Keptn),
 }
 
 impl MetricsProvider {
@@ -321,10 +335,7 @@ impl MetricsProvider {
                 MetricsProvider::Stackdriver(Stackdriver::new(spec, credentials, context)?)
             }
             MetricProviderType::Keptn => {
-                return Err(ProviderError::Unsupported {
-                    provider: "keptn",
-                    reason: "KeptnMetrics and Analyses are read through the Kubernetes API, which arrives with the live controller",
-                });
+                MetricsProvider::Keptn(Keptn::new(spec, credentials, context)?)
             }
         })
     }
@@ -342,6 +353,7 @@ impl MetricsProvider {
             MetricsProvider::ExternalMetrics(provider) => provider.query(query).await,
             MetricsProvider::CloudWatch(provider) => provider.query(query, window).await,
             MetricsProvider::Stackdriver(provider) => provider.query(query, window).await,
+            MetricsProvider::Keptn(provider) => provider.query(query).await,
         }
     }
 
@@ -359,6 +371,7 @@ impl MetricsProvider {
             MetricsProvider::ExternalMetrics(provider) => provider.check_online().await,
             MetricsProvider::CloudWatch(provider) => provider.check_online().await,
             MetricsProvider::Stackdriver(provider) => provider.check_online().await,
+            MetricsProvider::Keptn(provider) => provider.check_online().await,
         }
     }
 }
