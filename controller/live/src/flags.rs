@@ -17,7 +17,10 @@ use weir_api::Provider;
 #[command(
     name = "weir-controller",
     version,
-    about = "Progressive delivery for Kubernetes: a drop-in replacement for Flagger's controller"
+    about = "Progressive delivery for Kubernetes: a drop-in replacement for Flagger's controller",
+    // Go's flag package lets the last of a repeated flag win; Flagger's
+    // manifests rely on it (`-log-level` in the base, again in overlays).
+    args_override_self = true
 )]
 pub struct Flags {
     /// Path to a kubeconfig. Only required if out-of-cluster.
@@ -240,6 +243,19 @@ mod tests {
     fn parse(args: &[&str]) -> Flags {
         Flags::parse_go(std::iter::once("weir-controller").chain(args.iter().copied()))
             .expect("valid flags")
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_its_last_value_as_in_go() {
+        let flags = parse(&[
+            "-log-level=info",
+            "-mesh-provider=istio",
+            "-log-level",
+            "debug",
+        ]);
+        assert_eq!(flags.log_level, "debug");
+        let flags = parse(&["-enable-leader-election", "-enable-leader-election=false"]);
+        assert!(!flags.enable_leader_election);
     }
 
     #[test]
