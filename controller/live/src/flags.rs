@@ -37,11 +37,14 @@ pub struct Flags {
     #[arg(long, default_value = "")]
     pub kubeconfig_service_mesh: String,
 
-    /// Requests per second to the Kubernetes API.
+    /// Requests per second to the Kubernetes API. Accepted for
+    /// compatibility and not applied: weir's client does not throttle
+    /// itself, the API server's priority and fairness does.
     #[arg(long, default_value_t = 100.0)]
     pub kubeconfig_qps: f32,
 
-    /// Burst of requests to the Kubernetes API.
+    /// Burst of requests to the Kubernetes API. Accepted for compatibility
+    /// and not applied (see -kubeconfig-qps).
     #[arg(long, default_value_t = 250)]
     pub kubeconfig_burst: u32,
 
