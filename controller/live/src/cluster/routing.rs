@@ -50,6 +50,7 @@ use weir_workloads::services::{reconcile_service, revert_apex_service, service};
 use weir_workloads::{Options, SelectorLabel, ServiceRole};
 
 use super::failed;
+use super::workloads::PodWorkload;
 use crate::status::{conflict_delays, is_conflict};
 
 /// The controller flags routing depends on.
@@ -261,48 +262,55 @@ impl KubeRouting {
         &self,
         canary: &Canary,
     ) -> Result<Option<(SelectorLabel, PodSpec)>, PortError> {
-        let namespace = canary.namespace();
-        let name = &canary.spec.target_ref.name;
         match canary.spec.target_ref.kind {
-            TargetKind::Deployment => {
-                let target = Api::<Deployment>::namespaced(self.client.clone(), namespace)
-                    .get(name)
-                    .await
-                    .map_err(|error| failed("get query", "deployment", name, namespace, error))?;
-                let selector = weir_workloads::deployment::selector_label(&target, &self.options)
-                    .map_err(router_error)?;
-                let pod_spec = target
-                    .spec
-                    .and_then(|spec| spec.template.spec)
-                    .unwrap_or_default();
-                Ok(Some((selector, pod_spec)))
-            }
-            TargetKind::DaemonSet => {
-                let target = Api::<DaemonSet>::namespaced(self.client.clone(), namespace)
-                    .get(name)
-                    .await
-                    .map_err(|error| failed("get query", "daemonset", name, namespace, error))?;
-                let selector = weir_workloads::daemon_set::selector_label(&target, &self.options)
-                    .map_err(router_error)?;
-                let pod_spec = target
-                    .spec
-                    .and_then(|spec| spec.template.spec)
-                    .unwrap_or_default();
-                Ok(Some((selector, pod_spec)))
-            }
+            TargetKind::Deployment => self.target_pods_of::<Deployment>(canary).await.map(Some),
+            TargetKind::DaemonSet => self.target_pods_of::<DaemonSet>(canary).await.map(Some),
             TargetKind::Service => Ok(None),
         }
     }
 
-    /// Creates or updates the Service `role` (Flagger's `reconcileService`).
-    async fn reconcile_service(&self, canary: &Canary, role: ServiceRole) -> Result<(), PortError> {
+    async fn target_pods_of<W: PodWorkload>(
+        &self,
+        canary: &Canary,
+    ) -> Result<(SelectorLabel, PodSpec), PortError> {
+        let namespace = canary.namespace();
+        let name = &canary.spec.target_ref.name;
+        let target = Api::<W>::namespaced(self.client.clone(), namespace)
+            .get(name)
+            .await
+            .map_err(|error| failed("get query", W::KIND, name, namespace, error))?;
+        let selector = target.selector_label(&self.options).map_err(router_error)?;
+        Ok((selector, target.pod_spec().cloned().unwrap_or_default()))
+    }
+
+    /// Creates or updates the Services `roles` (Flagger's
+    /// `reconcileService`), reading the target once for all of them.
+    async fn reconcile_services_of(
+        &self,
+        canary: &Canary,
+        roles: &[ServiceRole],
+    ) -> Result<(), PortError> {
         let Some((selector, pod_spec)) = self.target_pods(canary).await? else {
             return Ok(());
         };
+        for role in roles {
+            self.reconcile_service(canary, *role, &selector, &pod_spec)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn reconcile_service(
+        &self,
+        canary: &Canary,
+        role: ServiceRole,
+        selector: &SelectorLabel,
+        pod_spec: &PodSpec,
+    ) -> Result<(), PortError> {
         let namespace = canary.namespace();
         let name = role.name(canary);
         let api = Api::<Service>::namespaced(self.client.clone(), namespace);
-        let desired = service(canary, role, &selector, &pod_spec).map_err(router_error)?;
+        let desired = service(canary, role, selector, pod_spec).map_err(router_error)?;
         let mut delays = conflict_delays();
         loop {
             let existing = api
@@ -1100,15 +1108,13 @@ impl KubeRouting {
 
 impl Routing for KubeRouting {
     fn reconcile_services(&mut self, canary: &Canary) -> Result<(), PortError> {
-        self.bridge.run(async {
-            self.reconcile_service(canary, ServiceRole::Canary).await?;
-            self.reconcile_service(canary, ServiceRole::Primary).await
-        })
+        self.bridge
+            .run(self.reconcile_services_of(canary, &[ServiceRole::Canary, ServiceRole::Primary]))
     }
 
     fn reconcile_apex(&mut self, canary: &Canary) -> Result<(), PortError> {
         self.bridge
-            .run(self.reconcile_service(canary, ServiceRole::Apex))
+            .run(self.reconcile_services_of(canary, &[ServiceRole::Apex]))
     }
 
     fn reconcile_mesh(&mut self, canary: &Canary) -> Result<(), PortError> {

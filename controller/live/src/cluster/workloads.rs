@@ -29,7 +29,9 @@ use weir_engine::ports::{PortError, Revision, Role, Scalers, WorkloadState, Work
 use weir_http::Bridge;
 use weir_routers::knative;
 use weir_workloads::configs::{ConfigKind, ConfigObject, primary_config_name};
-use weir_workloads::{FoundConfigs, Options, TrackedConfigs, WorkloadError, config_references};
+use weir_workloads::{
+    FoundConfigs, Options, SelectorLabel, TrackedConfigs, WorkloadError, config_references,
+};
 
 use super::failed;
 use crate::status::{conflict_delays, is_conflict};
@@ -372,66 +374,205 @@ fn service_copy(
     })
 }
 
+/// What tells a Deployment target from a DaemonSet target; the ports'
+/// methods that treat both alike are written once over it.
+pub(super) trait PodWorkload:
+    kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+{
+    /// The kind in messages (`deployment`, `daemonset`).
+    const KIND: &'static str;
+
+    fn pod_spec(&self) -> Option<&PodSpec>;
+
+    /// The label that selects the target's pods.
+    fn selector_label(&self, options: &Options) -> Result<SelectorLabel, WorkloadError>;
+
+    /// The primary for a new Canary.
+    fn primary(
+        canary: &Canary,
+        target: &Self,
+        tracked: &TrackedConfigs,
+        options: &Options,
+        flagger_id: &str,
+    ) -> Result<Self, WorkloadError>;
+
+    /// `primary` with the target's template copied in.
+    fn promoted(
+        canary: &Canary,
+        target: &Self,
+        primary: &Self,
+        tracked: &TrackedConfigs,
+        options: &Options,
+        flagger_id: &str,
+    ) -> Result<Self, WorkloadError>;
+
+    fn revision(target: &Self, tracked: Option<&TrackedConfigs>)
+    -> Result<Revision, WorkloadError>;
+}
+
+impl PodWorkload for Deployment {
+    const KIND: &'static str = "deployment";
+
+    fn pod_spec(&self) -> Option<&PodSpec> {
+        self.spec
+            .as_ref()
+            .and_then(|spec| spec.template.spec.as_ref())
+    }
+
+    fn selector_label(&self, options: &Options) -> Result<SelectorLabel, WorkloadError> {
+        weir_workloads::deployment::selector_label(self, options)
+    }
+
+    fn primary(
+        canary: &Canary,
+        target: &Self,
+        tracked: &TrackedConfigs,
+        options: &Options,
+        flagger_id: &str,
+    ) -> Result<Self, WorkloadError> {
+        weir_workloads::deployment::primary_deployment(canary, target, tracked, options, flagger_id)
+    }
+
+    fn promoted(
+        canary: &Canary,
+        target: &Self,
+        primary: &Self,
+        tracked: &TrackedConfigs,
+        options: &Options,
+        flagger_id: &str,
+    ) -> Result<Self, WorkloadError> {
+        weir_workloads::deployment::promote_deployment(
+            canary, target, primary, tracked, options, flagger_id,
+        )
+    }
+
+    fn revision(
+        target: &Self,
+        tracked: Option<&TrackedConfigs>,
+    ) -> Result<Revision, WorkloadError> {
+        weir_workloads::revision::deployment_revision(target, tracked)
+    }
+}
+
+impl PodWorkload for DaemonSet {
+    const KIND: &'static str = "daemonset";
+
+    fn pod_spec(&self) -> Option<&PodSpec> {
+        self.spec
+            .as_ref()
+            .and_then(|spec| spec.template.spec.as_ref())
+    }
+
+    fn selector_label(&self, options: &Options) -> Result<SelectorLabel, WorkloadError> {
+        weir_workloads::daemon_set::selector_label(self, options)
+    }
+
+    fn primary(
+        canary: &Canary,
+        target: &Self,
+        tracked: &TrackedConfigs,
+        options: &Options,
+        flagger_id: &str,
+    ) -> Result<Self, WorkloadError> {
+        weir_workloads::daemon_set::primary_daemon_set(canary, target, tracked, options, flagger_id)
+    }
+
+    fn promoted(
+        _canary: &Canary,
+        target: &Self,
+        primary: &Self,
+        tracked: &TrackedConfigs,
+        options: &Options,
+        flagger_id: &str,
+    ) -> Result<Self, WorkloadError> {
+        weir_workloads::daemon_set::promote_daemon_set(
+            target, primary, tracked, options, flagger_id,
+        )
+    }
+
+    fn revision(
+        target: &Self,
+        tracked: Option<&TrackedConfigs>,
+    ) -> Result<Revision, WorkloadError> {
+        weir_workloads::revision::daemon_set_revision(target, tracked)
+    }
+}
+
+impl KubeWorkloads {
+    /// Creates `<target>-primary` (and its config copies) once.
+    async fn ensure_primary_of<W: PodWorkload>(&self, canary: &Canary) -> Result<(), PortError> {
+        let namespace = canary.namespace();
+        let target: W = self
+            .get(W::KIND, namespace, &canary.spec.target_ref.name)
+            .await?;
+        let primary_name = canary.spec.primary_workload_name();
+        if self
+            .get_opt::<W>(W::KIND, namespace, &primary_name)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let tracked = self.tracked(namespace, target.pod_spec()).await?;
+        self.upsert_primary_configs(canary, &tracked).await?;
+        let primary = W::primary(canary, &target, &tracked, &self.options, &flagger_id())
+            .map_err(workload_error)?;
+        self.upsert(W::KIND, namespace, primary).await
+    }
+
+    /// The target's template hash and tracked config checksums.
+    async fn revision_of<W: PodWorkload>(&self, canary: &Canary) -> Result<Revision, PortError> {
+        let namespace = canary.namespace();
+        let target: W = self
+            .get(W::KIND, namespace, &canary.spec.target_ref.name)
+            .await?;
+        let tracked = self.tracked(namespace, target.pod_spec()).await?;
+        W::revision(&target, self.options.config_tracking.then_some(&tracked))
+            .map_err(workload_error)
+    }
+
+    /// Copies the target's template (and configs) to the primary.
+    async fn promote_of<W: PodWorkload>(&self, canary: &Canary) -> Result<(), PortError> {
+        let namespace = canary.namespace();
+        let target: W = self
+            .get(W::KIND, namespace, &canary.spec.target_ref.name)
+            .await?;
+        let tracked = self.tracked(namespace, target.pod_spec()).await?;
+        self.upsert_primary_configs(canary, &tracked).await?;
+        let flagger_id = flagger_id();
+        self.replace_latest::<W>(
+            W::KIND,
+            namespace,
+            &canary.spec.primary_workload_name(),
+            |primary| {
+                W::promoted(
+                    canary,
+                    &target,
+                    &primary,
+                    &tracked,
+                    &self.options,
+                    &flagger_id,
+                )
+                .map_err(workload_error)
+            },
+        )
+        .await
+    }
+}
+
 impl Workloads for KubeWorkloads {
     fn ensure_primary(&mut self, canary: &Canary) -> Result<(), PortError> {
         if is_knative(canary) {
             return self.bridge.run(self.knative_initialize(canary));
         }
-        let namespace = canary.namespace();
-        let target_name = &canary.spec.target_ref.name;
-        let primary_name = canary.spec.primary_workload_name();
         self.bridge.run(async {
             match canary.spec.target_ref.kind {
-                TargetKind::Deployment => {
-                    let target: Deployment = self.get("deployment", namespace, target_name).await?;
-                    if self
-                        .get_opt::<Deployment>("deployment", namespace, &primary_name)
-                        .await?
-                        .is_some()
-                    {
-                        return Ok(());
-                    }
-                    let pod_spec = target
-                        .spec
-                        .as_ref()
-                        .and_then(|spec| spec.template.spec.as_ref());
-                    let tracked = self.tracked(namespace, pod_spec).await?;
-                    self.upsert_primary_configs(canary, &tracked).await?;
-                    let primary = weir_workloads::deployment::primary_deployment(
-                        canary,
-                        &target,
-                        &tracked,
-                        &self.options,
-                        &flagger_id(),
-                    )
-                    .map_err(workload_error)?;
-                    self.upsert("deployment", namespace, primary).await
-                }
-                TargetKind::DaemonSet => {
-                    let target: DaemonSet = self.get("daemonset", namespace, target_name).await?;
-                    if self
-                        .get_opt::<DaemonSet>("daemonset", namespace, &primary_name)
-                        .await?
-                        .is_some()
-                    {
-                        return Ok(());
-                    }
-                    let pod_spec = target
-                        .spec
-                        .as_ref()
-                        .and_then(|spec| spec.template.spec.as_ref());
-                    let tracked = self.tracked(namespace, pod_spec).await?;
-                    self.upsert_primary_configs(canary, &tracked).await?;
-                    let primary = weir_workloads::daemon_set::primary_daemon_set(
-                        canary,
-                        &target,
-                        &tracked,
-                        &self.options,
-                        &flagger_id(),
-                    )
-                    .map_err(workload_error)?;
-                    self.upsert("daemonset", namespace, primary).await
-                }
+                TargetKind::Deployment => self.ensure_primary_of::<Deployment>(canary).await,
+                TargetKind::DaemonSet => self.ensure_primary_of::<DaemonSet>(canary).await,
                 TargetKind::Service => self.ensure_service_copies(canary).await,
             }
         })
@@ -473,32 +614,8 @@ impl Workloads for KubeWorkloads {
         let name = &canary.spec.target_ref.name;
         self.bridge.run(async {
             match canary.spec.target_ref.kind {
-                TargetKind::Deployment => {
-                    let target: Deployment = self.get("deployment", namespace, name).await?;
-                    let pod_spec = target
-                        .spec
-                        .as_ref()
-                        .and_then(|spec| spec.template.spec.as_ref());
-                    let tracked = self.tracked(namespace, pod_spec).await?;
-                    weir_workloads::revision::deployment_revision(
-                        &target,
-                        self.options.config_tracking.then_some(&tracked),
-                    )
-                    .map_err(workload_error)
-                }
-                TargetKind::DaemonSet => {
-                    let target: DaemonSet = self.get("daemonset", namespace, name).await?;
-                    let pod_spec = target
-                        .spec
-                        .as_ref()
-                        .and_then(|spec| spec.template.spec.as_ref());
-                    let tracked = self.tracked(namespace, pod_spec).await?;
-                    weir_workloads::revision::daemon_set_revision(
-                        &target,
-                        self.options.config_tracking.then_some(&tracked),
-                    )
-                    .map_err(workload_error)
-                }
+                TargetKind::Deployment => self.revision_of::<Deployment>(canary).await,
+                TargetKind::DaemonSet => self.revision_of::<DaemonSet>(canary).await,
                 TargetKind::Service => {
                     let target: Service = self.get("service", namespace, name).await?;
                     let spec = serde_json::to_value(&target.spec)
@@ -521,59 +638,8 @@ impl Workloads for KubeWorkloads {
         let primary_name = canary.spec.primary_workload_name();
         self.bridge.run(async {
             match canary.spec.target_ref.kind {
-                TargetKind::Deployment => {
-                    let target: Deployment = self.get("deployment", namespace, target_name).await?;
-                    let pod_spec = target
-                        .spec
-                        .as_ref()
-                        .and_then(|spec| spec.template.spec.as_ref());
-                    let tracked = self.tracked(namespace, pod_spec).await?;
-                    self.upsert_primary_configs(canary, &tracked).await?;
-                    let flagger_id = flagger_id();
-                    self.replace_latest::<Deployment>(
-                        "deployment",
-                        namespace,
-                        &primary_name,
-                        |primary| {
-                            weir_workloads::deployment::promote_deployment(
-                                canary,
-                                &target,
-                                &primary,
-                                &tracked,
-                                &self.options,
-                                &flagger_id,
-                            )
-                            .map_err(workload_error)
-                        },
-                    )
-                    .await
-                }
-                TargetKind::DaemonSet => {
-                    let target: DaemonSet = self.get("daemonset", namespace, target_name).await?;
-                    let pod_spec = target
-                        .spec
-                        .as_ref()
-                        .and_then(|spec| spec.template.spec.as_ref());
-                    let tracked = self.tracked(namespace, pod_spec).await?;
-                    self.upsert_primary_configs(canary, &tracked).await?;
-                    let flagger_id = flagger_id();
-                    self.replace_latest::<DaemonSet>(
-                        "daemonset",
-                        namespace,
-                        &primary_name,
-                        |primary| {
-                            weir_workloads::daemon_set::promote_daemon_set(
-                                &target,
-                                &primary,
-                                &tracked,
-                                &self.options,
-                                &flagger_id,
-                            )
-                            .map_err(workload_error)
-                        },
-                    )
-                    .await
-                }
+                TargetKind::Deployment => self.promote_of::<Deployment>(canary).await,
+                TargetKind::DaemonSet => self.promote_of::<DaemonSet>(canary).await,
                 TargetKind::Service => {
                     let target: Service = self.get("service", namespace, target_name).await?;
                     let existing: Option<Service> =
