@@ -20,6 +20,8 @@
 //! `WEIR_KUBE_NO_BUILD=1` skips instead of building, and
 //! `WEIR_KUBE_REQUIRED=1` turns a skip into a failure.
 
+pub mod golden;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

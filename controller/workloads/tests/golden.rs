@@ -108,7 +108,7 @@ fn status(spec_hash: &str, tracked_configs: Option<&BTreeMap<String, String>>) -
     json!({ "status": { "lastAppliedSpec": spec_hash, "trackedConfigs": tracked_configs } })
 }
 
-fn objects(copies: &[ConfigObject]) -> Vec<&dyn common::erased::Yaml> {
+fn objects(copies: &[ConfigObject]) -> Vec<&dyn common::Yaml> {
     copies
         .iter()
         .map(|copy| match copy {
