@@ -491,6 +491,11 @@ fn kustomize_builds_every_overlay_into_one_namespace() {
         {
             Ok(output) => output,
             Err(error) => {
+                // `.ci/run` sets WEIR_KUBECTL_REQUIRED=1 when kubectl is there.
+                assert!(
+                    std::env::var("WEIR_KUBECTL_REQUIRED").as_deref() != Ok("1"),
+                    "kubectl kustomize unavailable: {error} (WEIR_KUBECTL_REQUIRED=1: this test must run)"
+                );
                 eprintln!("skipping: kubectl kustomize unavailable: {error}");
                 return;
             }
